@@ -1,0 +1,88 @@
+"""Sessions: short-lived JWT access tokens (simplejwt) and persisted, rotating refresh tokens.
+
+Every refresh token is a simplejwt RefreshToken (signed, with `jti` and `exp`) *and* a
+`RefreshToken` row. Rotation spends the presented row and issues the next token of the same
+family under a row lock; presenting a spent token again is treated as theft: the whole family is
+revoked and the caller gets 401 `token_reused`.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
+
+from accounts.models import RefreshToken, User
+from strathwell.api.exceptions import TokenInvalid, TokenReused
+
+
+def issue_tokens(user: User, *, family: uuid.UUID | None = None) -> dict:
+    """Mint an access token and a refresh token (persisted) for user, in `family` or a new one."""
+    refresh = JWTRefreshToken.for_user(user)
+    family = family or uuid.uuid4()
+    refresh["fam"] = str(family)
+    RefreshToken.objects.create(
+        user=user,
+        family=family,
+        jti=refresh["jti"],
+        expires_at=datetime.fromtimestamp(refresh["exp"], tz=UTC),
+    )
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _decode(raw: str) -> str:
+    try:
+        return JWTRefreshToken(raw)["jti"]
+    except (TokenError, KeyError) as exc:
+        raise TokenInvalid() from exc
+
+
+def revoke_family(family: uuid.UUID) -> int:
+    return RefreshToken.objects.filter(family=family, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def rotate_refresh_token(raw: str) -> dict:
+    """Spend `raw` and return a new {access, refresh} pair of the same family.
+
+    Locks the token's row, so of N concurrent rotations of one token exactly one succeeds; the
+    others see it spent, revoke the family (committed) and raise TokenReused."""
+    jti = _decode(raw)
+    reused = False
+    with transaction.atomic():
+        row = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(jti=jti)
+            .first()
+        )
+        if row is None:
+            raise TokenInvalid()
+        if row.spent_at is not None:
+            revoke_family(row.family)
+            reused = True
+        elif row.revoked_at is not None or row.expires_at <= timezone.now():
+            raise TokenInvalid()
+        elif not row.user.is_active:
+            raise TokenInvalid()
+        else:
+            row.spent_at = timezone.now()
+            row.save(update_fields=["spent_at"])
+            tokens = issue_tokens(row.user, family=row.family)
+    if reused:  # raised after commit: the revocation must stick
+        raise TokenReused()
+    return tokens
+
+
+def revoke_refresh_token(raw: str, *, user: User) -> bool:
+    """Logout: revoke the session (the family) that `raw` belongs to, if it is `user`'s."""
+    jti = _decode(raw)
+    with transaction.atomic():
+        row = RefreshToken.objects.select_for_update().filter(jti=jti, user=user).first()
+        if row is None:
+            return False
+        revoke_family(row.family)
+    return True

@@ -1,0 +1,167 @@
+"""The one error envelope: every error of every endpoint is
+`{"error": {"code": "<snake_case>", "message": "<sentence>", "details": {...}}}`.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from strathwell.exceptions import DomainError
+
+logger = logging.getLogger("strathwell.api")
+
+
+class ConfirmationRequired(exceptions.APIException):
+    status_code = 428
+    default_code = "confirmation_required"
+    default_detail = "This action must be confirmed with the header X-Confirm-Action: true."
+
+
+class ReadOnlyMode(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "read_only_mode"
+    default_detail = "The service is in read-only mode; writes are temporarily disabled."
+
+
+class TokenInvalid(exceptions.AuthenticationFailed):
+    default_code = "token_invalid"
+    default_detail = "The token is invalid or expired."
+
+
+class TokenReused(exceptions.AuthenticationFailed):
+    default_code = "token_reused"
+    default_detail = "This refresh token was already used; the session has been revoked."
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_code = "invalid_credentials"
+    default_detail = "Email or password is incorrect."
+
+
+# DRF's own default codes, renamed to the contract's vocabulary.
+_CODE_ALIASES = {
+    "invalid": "validation_error",
+    "parse_error": "invalid_payload",
+    "authentication_failed": "token_invalid",
+    "token_not_valid": "token_invalid",
+    "user_not_found": "token_invalid",
+    "user_inactive": "token_invalid",
+    "no_active_account": "invalid_credentials",
+    "error": "server_error",
+}
+
+_DEFAULT_MESSAGES = {
+    "validation_error": "Invalid input.",
+    "not_found": "Not found.",
+    "throttled": "Too many requests; try again later.",
+}
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _validation_details(detail) -> dict:
+    """DRF validation detail → {field: [messages]} (non-dict errors under non_field_errors)."""
+
+    def flatten(value):
+        if isinstance(value, dict):
+            return {k: flatten(v) for k, v in value.items()}
+        if isinstance(value, list):
+            if all(not isinstance(v, dict | list) for v in value):
+                return [str(v) for v in value]
+            return [flatten(v) for v in value]
+        return [str(value)]
+
+    if isinstance(detail, dict):
+        return {k: flatten(v) for k, v in detail.items()}
+    return {"non_field_errors": flatten(detail if isinstance(detail, list) else [detail])}
+
+
+def _first_message(details: dict) -> str | None:
+    for field, messages in details.items():
+        while isinstance(messages, list | dict) and messages:
+            messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
+        if isinstance(messages, str):
+            return messages if field == "non_field_errors" else f"{field}: {messages}"
+    return None
+
+
+def _from_django_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(exc.message_dict)
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+def envelope_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: map every exception to the one envelope."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = _from_django_validation(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views imports the authentication classes, which import us.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
+        details = {"exception": repr(exc)} if settings.DEBUG else {}
+        return Response(
+            error_body("server_error", "An unexpected error occurred.", details),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = _validation_details(exc.detail)
+        message = _first_message(details) or "Invalid input."
+        response.data = error_body("validation_error", message, details)
+        return response
+
+    code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    detail = exc.detail
+    details = {}
+    if isinstance(code, dict):  # simplejwt puts {"detail", "code", "messages"} in detail
+        code = code.get("code") or "token_invalid"
+        message = str(detail.get("detail", "")) if isinstance(detail, dict) else str(detail)
+    elif isinstance(code, list):
+        code = "error"
+        message = str(detail[0]) if detail else ""
+    else:
+        message = str(detail)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        code = "not_authenticated"
+    code = _CODE_ALIASES.get(code, code)
+    if isinstance(exc, exceptions.Throttled):
+        code = "throttled"
+        details = {"retry_after_seconds": exc.wait}
+        message = _DEFAULT_MESSAGES["throttled"]
+    response.data = error_body(code, message or _DEFAULT_MESSAGES.get(code, "Error."), details)
+    return response
+
+
+def api_not_found(request, exception=None):
+    """handler404 for paths Django could not route: the envelope for the API, Django's page
+    elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def api_server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "An unexpected error occurred."), status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

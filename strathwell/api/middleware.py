@@ -1,0 +1,51 @@
+import contextvars
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from strathwell.api.exceptions import error_body
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Stripe must still be able to tell us about money; sessions keep working.
+READ_ONLY_EXEMPT_PATHS = {
+    "/api/v1/webhooks/stripe",
+    "/api/v1/health",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+}
+
+_request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_ip", default=None)
+
+
+def current_request_ip() -> str | None:
+    """The client IP of the request being served, for the audit trail (None outside requests)."""
+    return _request_ip.get()
+
+
+class ReadOnlyModeMiddleware:
+    """`READ_ONLY_MODE=true`: API writes answer 503 `read_only_mode` (the listed paths excepted).
+    The Django admin refuses saves itself, with a message (see the admin mixins). Also records
+    the client IP for the audit trail."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_ip.set(request.META.get("REMOTE_ADDR"))
+        try:
+            if (
+                settings.READ_ONLY_MODE
+                and request.method in WRITE_METHODS
+                and request.path.startswith("/api/")
+                and request.path.rstrip("/") not in READ_ONLY_EXEMPT_PATHS
+            ):
+                return JsonResponse(
+                    error_body(
+                        "read_only_mode",
+                        "The service is in read-only mode; writes are temporarily disabled.",
+                    ),
+                    status=503,
+                )
+            return self.get_response(request)
+        finally:
+            _request_ip.reset(token)

@@ -1,0 +1,35 @@
+"""OpenAPI: every operation documents the error envelope for the errors it can answer."""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable snake_case error code.")
+    message = serializers.CharField(help_text="Human-readable sentence.")
+    details = serializers.DictField(help_text="{field: [messages]} for validation errors.")
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorSerializer()
+
+
+_WRITE_ERRORS = {"400", "409", "503"}
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        codes = {"400", "429", "500"}
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes |= _WRITE_ERRORS
+        if self.get_auth():
+            codes |= {"401", "403"}
+        if "{" in self.path:
+            codes.add("404")
+        for code in sorted(codes):
+            responses.setdefault(
+                code,
+                self._get_response_for_code(ErrorEnvelopeSerializer, code, direction=direction),
+            )
+        return responses

@@ -1,0 +1,108 @@
+"""The audit trail's helpers: snapshots with secrets masked, and "admin mutation with
+before/after" for every later issue to reuse."""
+
+import datetime
+import decimal
+import uuid
+from contextlib import contextmanager
+
+from django.db import models
+
+from strathwell.api.middleware import current_request_ip
+
+SECRET_MARKERS = ("password", "secret", "token", "jti", "api_key", "signature")
+MASK = "***"
+
+
+def _is_secret(key: str) -> bool:
+    key = key.lower()
+    return any(marker in key for marker in SECRET_MARKERS)
+
+
+def mask_secrets(value):
+    """Return a JSON-safe copy of value with every secret-looking key's value masked."""
+    if isinstance(value, dict):
+        return {
+            str(k): (MASK if _is_secret(str(k)) and v not in (None, "") else mask_secrets(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set):
+        return [mask_secrets(v) for v in value]
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return value
+
+
+def snapshot(instance: models.Model | None, fields: list[str] | None = None) -> dict | None:
+    """A JSON-safe dict of the instance's concrete fields (FKs as ids), secrets masked."""
+    if instance is None:
+        return None
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        data[field.attname if field.is_relation else field.name] = getattr(instance, field.attname)
+    return mask_secrets(data)
+
+
+def write_audit_log(*, actor, action, target, before=None, after=None, reason=""):
+    from strathwell.audit.models import AuditLog
+
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    if isinstance(target, models.Model):
+        target_type, target_id = target._meta.label_lower, str(target.pk)
+    else:  # ("type", id) for things that are not model rows
+        target_type, target_id = target[0], str(target[1])
+    return AuditLog.objects.create(
+        actor=actor_obj,
+        actor_email=getattr(actor_obj, "email", "") or "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=mask_secrets(before),
+        after=mask_secrets(after),
+        reason=reason or "",
+        ip=current_request_ip(),
+    )
+
+
+def log_admin_action(*, actor, action, target, before=None, after=None, reason="", sender=None):
+    """Send the `admin_action` signal (the receiver writes the row in this transaction)."""
+    from strathwell.audit.signals import admin_action
+
+    admin_action.send(
+        sender=sender or (type(target) if isinstance(target, models.Model) else object),
+        actor=actor,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+@contextmanager
+def audited_change(instance: models.Model, *, actor, action: str, reason: str = ""):
+    """Admin mutation with before/after: snapshot, run the block, re-read, snapshot, audit.
+
+    Use inside the transaction of the change. Deleting the instance in the block records
+    `after=None`."""
+    before = snapshot(instance)
+    pk = instance.pk
+    yield instance
+    model = type(instance)
+    current = model._base_manager.filter(pk=pk).first()
+    log_admin_action(
+        actor=actor,
+        action=action,
+        target=(model._meta.label_lower, pk) if current is None else current,
+        before=before,
+        after=snapshot(current),
+        reason=reason,
+    )

@@ -1,0 +1,37 @@
+"""Database helpers shared by the apps' migrations."""
+
+from django.db import migrations
+
+_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION strathwell_reject_mutation() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'table % is append-only: % rejected', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def append_only_trigger(table: str) -> migrations.RunPython:
+    """A migration operation that makes `table` append-only in PostgreSQL: a trigger rejects
+    every UPDATE and DELETE, whoever issues it. A no-op on other databases.
+
+    TRUNCATE is deliberately not blocked: it needs table ownership, and the test runner's flush
+    between transactional tests uses it."""
+    trigger = f"{table}_append_only"
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(_FUNCTION_SQL, params=None)
+        schema_editor.execute(
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION strathwell_reject_mutation();"
+        )
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table};")
+
+    return migrations.RunPython(forwards, backwards, elidable=False)

@@ -1,0 +1,1 @@
+from strathwell.settings.base import *  # noqa: F403

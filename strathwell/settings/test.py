@@ -1,0 +1,22 @@
+"""Test settings: the base settings on PostgreSQL, with fast hashing and no pool.
+
+DATABASE_URL comes from the environment (`make test` sets it); tests never run on SQLite.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/strathwell")
+os.environ.setdefault("APP_ENV", "test")
+os.environ.setdefault("DATABASE_POOL", "false")
+
+from strathwell.settings.base import *  # noqa: F403
+from strathwell.settings.base import DATABASES
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise RuntimeError("The test suite runs on PostgreSQL: set DATABASE_URL=postgres://...")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STRIPE_SECRET_KEY = "sk_test_strathwell"
+STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
+ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
+MEDIA_ROOT = "/tmp/strathwell-test-media"

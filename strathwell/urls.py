@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from strathwell.api.views import health
+
+api_v1 = [
+    path("health", health, name="health"),
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+handler404 = "strathwell.api.exceptions.api_not_found"
+handler500 = "strathwell.api.exceptions.api_server_error"
