@@ -7,6 +7,13 @@ from strathwell.api.views import health
 api_v1 = [
     path("health", health, name="health"),
     path("", include("accounts.urls")),
+    path("", include("vendors.urls")),
+    path("", include("templates_app.urls")),
+    path("", include("strathwell.uploads.urls")),
+    path("", include("bookings.urls")),
+    path("", include("payments.urls")),
+    path("", include("disputes.urls")),
+    path("", include("strathwell.ops.urls")),
 ]
 
 urlpatterns = [

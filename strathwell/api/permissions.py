@@ -47,3 +47,20 @@ class ConfirmAction(BasePermission):
             return True
         require_confirmation(request)
         return True
+
+
+class HasActiveSubscription(BasePermission):
+    """Organizers need an active subscription (else 403 `subscription_required`); admins pass
+    every gate. Combine with a role permission: this one only gates organizers."""
+
+    def has_permission(self, request, view):
+        from strathwell.exceptions import SubscriptionRequired
+
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if user.is_admin or not user.is_organizer:
+            return True
+        if not user.has_active_subscription:
+            raise SubscriptionRequired()
+        return True
