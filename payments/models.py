@@ -1,9 +1,23 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from strathwell.audit.models import AppendOnlyQuerySet
+from strathwell.audit.services import snapshot
+from strathwell.exceptions import DomainValidationError, InvalidTransition
+
+# The fields an audit row shows for a payment / payout transition (client_secret never).
+PAYMENT_AUDIT_FIELDS = [
+    "status",
+    "amount_cents",
+    "currency",
+    "stripe_payment_intent_id",
+    "failure_message",
+    "succeeded_at",
+    "payouts_created_at",
+]
 
 
 class Payment(models.Model):

@@ -1,11 +1,28 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
+
+from strathwell.exceptions import DomainValidationError, InvalidTransition
+
+
+class VendorQuerySet(models.QuerySet):
+    def approved(self):
+        return self.filter(verification_status=Vendor.VerificationStatus.APPROVED)
+
+    def with_profiles(self):
+        """Both profile relations in the same query (one of them is always empty)."""
+        return self.select_related("venue_profile", "service_profile")
 
 
 class Vendor(models.Model):
-    """A venue owner or service provider. Only `approved` vendors are listed or bookable."""
+    """A venue owner or service provider. Only `approved` vendors are listed or bookable.
+
+    A vendor has exactly one profile, the one matching `vendor_type` (`VenueProfile` for a
+    venue, `ServiceProfile` for a service). Onboarding creates both in one transaction; on
+    PostgreSQL triggers (migration 0002) refuse a profile of the other type and a type change.
+    """
 
     class VendorType(models.TextChoices):
         VENUE = "venue"
@@ -15,6 +32,16 @@ class Vendor(models.Model):
         PENDING = "pending"
         APPROVED = "approved"
         NEEDS_CHANGES = "needs_changes"
+
+    # The verification state table of API.md; anything else is 409 invalid_transition.
+    TRANSITIONS = {
+        VerificationStatus.PENDING: {
+            VerificationStatus.APPROVED,
+            VerificationStatus.NEEDS_CHANGES,
+        },
+        VerificationStatus.NEEDS_CHANGES: {VerificationStatus.PENDING},
+        VerificationStatus.APPROVED: set(),
+    }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.OneToOneField(
@@ -36,6 +63,8 @@ class Vendor(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = VendorQuerySet.as_manager()
+
     class Meta:
         ordering = ["business_name", "id"]
         constraints = [
@@ -53,6 +82,88 @@ class Vendor(models.Model):
 
     def __str__(self):
         return self.business_name
+
+    @property
+    def is_approved(self) -> bool:
+        return self.verification_status == self.VerificationStatus.APPROVED
+
+    @property
+    def profile(self):
+        """The profile matching `vendor_type` (None if missing)."""
+        name = "venue_profile" if self.vendor_type == self.VendorType.VENUE else "service_profile"
+        try:
+            return getattr(self, name)
+        except (VenueProfile.DoesNotExist, ServiceProfile.DoesNotExist):
+            return None
+
+    # --- verification transitions: lock, re-read, guard, write, signal ---------------------
+
+    def approve(self, *, actor, notes: str = "") -> "Vendor":
+        """pending → approved (staff). Locks the vendor row; audited with before/after."""
+        return self._transition(
+            self.VerificationStatus.APPROVED,
+            actor=actor,
+            action="vendor.approve",
+            notes=notes,
+        )
+
+    def request_changes(self, *, actor, notes: str) -> "Vendor":
+        """pending → needs_changes (staff), with notes telling the vendor what to fix."""
+        if not (notes or "").strip():
+            raise DomainValidationError(
+                "notes: say what the vendor has to change.",
+                details={"notes": ["This field is required."]},
+            )
+        return self._transition(
+            self.VerificationStatus.NEEDS_CHANGES,
+            actor=actor,
+            action="vendor.request_changes",
+            notes=notes,
+        )
+
+    def resubmit(self, *, actor) -> "Vendor":
+        """needs_changes → pending (the vendor, after editing its profile)."""
+        return self._transition(
+            self.VerificationStatus.PENDING, actor=actor, action="vendor.resubmit"
+        )
+
+    def _transition(self, new: str, *, actor, action: str, notes: str | None = None) -> "Vendor":
+        from strathwell.audit.services import snapshot
+        from vendors.signals import vendor_verification_changed
+
+        with transaction.atomic():
+            locked = Vendor.objects.select_for_update().get(pk=self.pk)
+            old = locked.verification_status
+            if new not in self.TRANSITIONS.get(old, set()):
+                raise InvalidTransition(
+                    f"A vendor cannot go from {old} to {new}.",
+                    details={"verification_status": [old]},
+                )
+            before = snapshot(locked)
+            locked.verification_status = new
+            fields = ["verification_status", "updated_at"]
+            if new == self.VerificationStatus.APPROVED:
+                locked.verified_at = timezone.now()
+                fields.append("verified_at")
+            if notes is not None:  # approve clears stale change requests unless given notes
+                locked.admin_notes = notes.strip()
+                fields.append("admin_notes")
+            locked.save(update_fields=fields)
+            vendor_verification_changed.send(
+                sender=Vendor,
+                actor=actor,
+                action=action,
+                target=locked,
+                before=before,
+                after=snapshot(locked),
+                reason=(notes or "").strip(),
+            )
+        self._refresh_from(locked)
+        return locked
+
+    def _refresh_from(self, other: "Vendor") -> None:
+        for field in ("verification_status", "verified_at", "admin_notes", "updated_at"):
+            setattr(self, field, getattr(other, field))
 
 
 class VenueProfile(models.Model):

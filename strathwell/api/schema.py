@@ -1,5 +1,6 @@
 """OpenAPI: every operation documents the error envelope for the errors it can answer."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -33,3 +34,10 @@ class EnvelopeAutoSchema(AutoSchema):
                 self._get_response_for_code(ErrorEnvelopeSerializer, code, direction=direction),
             )
         return responses
+
+
+class StrathwellJWTScheme(SimpleJWTScheme):
+    """Documents our simplejwt subclass as the Bearer JWT scheme."""
+
+    target_class = "strathwell.api.authentication.JWTAuthentication"
+    name = "jwtAuth"

@@ -5,7 +5,8 @@ DATABASE_URL comes from the environment (`make test` sets it); tests never run o
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/strathwell")
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/strathwell"
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("DATABASE_POOL", "false")
 

@@ -159,6 +159,17 @@ def _chromium_unavailable(reason: str) -> None:
     pytest.skip(f"{reason} (install `chromium` and `chromium-driver`; this fails when CI=true)")
 
 
+def require_chromium() -> None:
+    """Skip (locally) or fail (CI=true) unless Chromium, chromedriver and selenium exist."""
+    missing = [p for p in (CHROMIUM_BINARY, CHROMEDRIVER_BINARY) if not os.access(p, os.X_OK)]
+    if missing:
+        _chromium_unavailable(f"Chromium is not installed: missing {', '.join(missing)}")
+    try:
+        import selenium  # noqa: F401
+    except ImportError as exc:
+        _chromium_unavailable(f"selenium is not importable ({exc})")
+
+
 @pytest.fixture(scope="session")
 def chromium_driver(_loopback_no_proxy: None) -> Iterator[WebDriver]:
     """Headless Chromium via Selenium, window 1400x1000, fresh temporary profile.
@@ -166,15 +177,10 @@ def chromium_driver(_loopback_no_proxy: None) -> Iterator[WebDriver]:
     Skipped when Chromium/chromedriver are missing, except when ``CI=true`` where it fails.
     Shared by the whole session: tests should not rely on a clean cookie jar.
     """
-    missing = [p for p in (CHROMIUM_BINARY, CHROMEDRIVER_BINARY) if not os.access(p, os.X_OK)]
-    if missing:
-        _chromium_unavailable(f"Chromium is not installed: missing {', '.join(missing)}")
-    try:
-        from selenium import webdriver
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.chrome.service import Service
-    except ImportError as exc:
-        _chromium_unavailable(f"selenium is not importable ({exc})")
+    require_chromium()
+    from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
 
     profile_dir = tempfile.mkdtemp(prefix="strathwell-chromium-profile-")
     options = webdriver.ChromeOptions()
@@ -231,6 +237,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 driver.save_screenshot(str(path / "failure.png"))
                 (path / "failure.html").write_text(driver.page_source, encoding="utf-8")
                 report.sections.append(("chromium artifacts", str(path)))
-            except Exception as exc:  # noqa: BLE001 - never mask the real failure
+            except Exception as exc:  # never mask the real failure
                 report.sections.append(("chromium artifacts", f"could not save: {exc!r}"))
     return report

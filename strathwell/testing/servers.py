@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -33,7 +35,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,10 +50,10 @@ _ADDR_IN_USE_MARKERS = ("address already in use", "errno 98", "errno 48", "eaddr
 # Dummy credentials for moto: they only have to *look* valid.
 MOTO_REGION = "us-east-1"
 MOTO_ACCESS_KEY_ID = "testing"
-MOTO_SECRET_ACCESS_KEY = "testing"  # noqa: S105 - not a secret, moto accepts anything
+MOTO_SECRET_ACCESS_KEY = "testing"  # not a secret: moto accepts anything
 
 # A syntactically valid test key: localstripe accepts any ``sk_`` key longer than 5 chars.
-LOCALSTRIPE_API_KEY = "sk_test_strathwell"  # noqa: S105 - fake key for the local fake
+LOCALSTRIPE_API_KEY = "sk_test_strathwell"
 
 # localstripe 1.15.10 hard-codes /tmp/localstripe.pickle: it rewrites the *whole* store to that
 # one file after every write and reloads it at start-up unless --from-scratch is given. That
@@ -73,7 +74,8 @@ logger.addHandler(logging.StreamHandler())
 web.run_app(app, host=sys.argv[1], port=int(sys.argv[2]), access_log=logger)
 """
 
-_running: weakref.WeakSet[RunningServer] = weakref.WeakSet()
+# Strong references: a server nobody stopped (or referenced) is still stopped at exit.
+_running: set[RunningServer] = set()
 
 
 class ServerStartError(RuntimeError):
@@ -93,7 +95,10 @@ def _no_proxy_opener() -> urllib.request.OpenerDirector:
 
 
 def http_probe(url: str, *, headers: dict[str, str] | None = None, timeout: float = 2.0) -> int:
-    """GET ``url`` (no proxy) and return the HTTP status; raise OSError if nothing answers."""
+    """GET ``url`` (no proxy) and return the HTTP status (4xx/5xx included).
+
+    Raises OSError if nothing answers, http.client.HTTPException if it is not HTTP.
+    """
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with _no_proxy_opener().open(request, timeout=timeout) as response:
@@ -233,6 +238,15 @@ class _AddressInUse(ServerStartError):
     pass
 
 
+def _display_command(command: Sequence[str]) -> str:
+    """The argv as a shell line, with inline ``-c`` scripts shortened."""
+    shown = [
+        "<script>" if index and command[index - 1] == "-c" and "\n" in arg else arg
+        for index, arg in enumerate(command)
+    ]
+    return shlex.join(shown)
+
+
 def _start_once(
     spec: ServerSpec,
     *,
@@ -253,7 +267,7 @@ def _start_once(
 
     with open(log_path, "wb") as log_file:
         try:
-            process = subprocess.Popen(  # noqa: S603 - argv built from trusted pieces
+            process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -288,7 +302,7 @@ def _start_once(
             server.stop()
             message = (
                 f"{spec.name} exited with code {code} before it was ready.\n"
-                f"command: {' '.join(command)}\n--- output tail ---\n{output}"
+                f"command: {_display_command(command)}\n--- output tail ---\n{output}"
             )
             if any(marker in output.lower() for marker in _ADDR_IN_USE_MARKERS):
                 raise _AddressInUse(message)
@@ -297,7 +311,7 @@ def _start_once(
         if marker_seen:
             try:
                 http_probe(probe_url, headers=spec.probe_headers, timeout=2.0)
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 last_probe_error = f"{type(exc).__name__}: {exc}"
             else:
                 if server.is_running():
@@ -310,7 +324,7 @@ def _start_once(
             raise ServerStartError(
                 f"{spec.name} did not become ready on {server.url} within {timeout:.0f}s "
                 f"(last probe of {probe_url}: {last_probe_error}).\n"
-                f"command: {' '.join(command)}\n--- output tail ---\n{output}"
+                f"command: {_display_command(command)}\n--- output tail ---\n{output}"
             )
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
@@ -479,7 +493,7 @@ class WebhookReceiver:
                 item = ReceivedRequest(
                     method=self.command,
                     path=self.path,
-                    headers={k: v for k, v in self.headers.items()},
+                    headers=dict(self.headers.items()),
                     body=body,
                     received_at=time.time(),
                 )
@@ -490,10 +504,10 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_POST = _record  # noqa: N815 - http.server naming
-            do_PUT = _record  # noqa: N815
+            do_POST = _record  # http.server dispatches on do_<METHOD>
+            do_PUT = _record
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._httpd = ThreadingHTTPServer((host, 0), Handler)
