@@ -25,7 +25,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 VERSION = env.str("APP_VERSION", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "strathwell.console",  # before the admin: its templates override the admin's
+    "strathwell.console.apps.StrathwellAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
