@@ -64,9 +64,7 @@ def rotate_refresh_token(raw: str) -> dict:
         if row.spent_at is not None:
             revoke_family(row.family)
             reused = True
-        elif row.revoked_at is not None or row.expires_at <= timezone.now():
-            raise TokenInvalid()
-        elif not row.user.is_active:
+        elif not row.is_usable or not row.user.is_active:
             raise TokenInvalid()
         else:
             row.spent_at = timezone.now()
