@@ -104,7 +104,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             locked = User.objects.select_for_update().get(pk=self.pk)
             if locked.has_active_subscription and locked.subscription_plan == plan:
                 return locked
-            old = locked.subscription_status
+            before = {
+                "subscription_status": locked.subscription_status,
+                "plan": locked.subscription_plan,
+            }
             locked.subscription_status = self.SubscriptionStatus.ACTIVE
             locked.subscription_plan = plan
             locked.subscription_started_at = timezone.now()
@@ -122,7 +125,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 actor=actor or locked,
                 action="subscription.start",
                 target=locked,
-                before={"subscription_status": old},
+                before=before,
                 after={"subscription_status": locked.subscription_status, "plan": plan},
                 reason="",
             )

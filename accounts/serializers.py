@@ -7,9 +7,12 @@ from accounts.models import User
 
 class SubscriptionSerializer(serializers.Serializer):
     status = serializers.CharField(source="subscription_status", read_only=True)
-    plan = serializers.CharField(source="subscription_plan", read_only=True, allow_blank=True)
+    plan = serializers.SerializerMethodField()
     started_at = serializers.DateTimeField(source="subscription_started_at", read_only=True)
     canceled_at = serializers.DateTimeField(source="subscription_canceled_at", read_only=True)
+
+    def get_plan(self, user) -> str | None:
+        return user.subscription_plan or None
 
 
 class UserSerializer(serializers.ModelSerializer):

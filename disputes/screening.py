@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 __all__ = ["MAX_EXCERPT_CHARS", "ScreeningResult", "screen_text"]
@@ -72,20 +73,30 @@ class _Span:
 # Shared vocabulary
 # --------------------------------------------------------------------------------------------
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _alternation(words: list[str]) -> str:
+    # Longest first, so "com" is tried before its prefix "co".
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
 # TLDs we accept for bare domains ("example.com") and obfuscated addresses.  An allowlist
 # rather than "any letters" so abbreviations and sloppy prose ("e.g.", "a.m.", "Mr.Smith",
 # "St.Louis", "menu.pdf") never look like links.  Two-letter words that double as ccTLDs
 # ("it", "in", "at", "to", "be", "no", "is", "so") are left out on purpose: "done it.to" style
 # typos are far more common in chat than real .it/.in links typed without www or a scheme.
-_COMMON_TLDS = ["com", "net", "org", "edu", "gov", "io", "co", "biz", "info", "me", "app", "dev", "ai", "xyz", "site", "online", "shop", "store", "tech", "studio", "design", "agency", "events", "party", "wedding", "catering", "photography", "photos", "gallery", "media", "live", "club", "life", "world", "space", "page", "link", "art", "music", "email", "us", "uk", "de", "fr", "ca", "au", "nz", "ie", "es", "nl", "ch", "se", "dk", "eu", "jp", "mx", "br", "tv", "fm", "ly", "gg"]
+_COMMON_TLDS = _words(
+    "com net org edu gov io co biz info me app dev ai xyz site online shop store tech studio "
+    "design agency events party wedding catering photography photos gallery media live club "
+    "life world space page link art music email us uk de fr ca au nz ie es nl ch se dk eu jp "
+    "mx br tv fm ly gg gl ee"
+)
 # Strong TLDs are the only ones we trust when the dot itself is spelled out or spaced
 # ("site dot com", "site . com"); "polka dot me" should not count as a link.
-_STRONG_TLDS = ["com", "net", "org", "io", "biz", "info", "app", "dev", "events"]
-
-
-def _alternation(words: list[str]) -> str:
-    # Longest first so "com" never shadows "company"-style longer entries.
-    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+_STRONG_TLDS = _words("com net org io biz info app dev events")
 
 
 _TLD = _alternation(_COMMON_TLDS)
@@ -93,7 +104,10 @@ _STRONG_TLD = _alternation(_STRONG_TLDS)
 
 # Mail providers that may appear without a TLD ("jane@gmail", "jane(at)gmail").
 _MAIL_PROVIDERS = frozenset(
-    ["gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "live", "msn", "icloud", "aol", "proton", "protonmail", "gmx", "yandex", "zoho", "fastmail", "comcast", "qq"]
+    _words(
+        "gmail googlemail yahoo ymail hotmail outlook live msn icloud aol proton protonmail "
+        "gmx yandex zoho fastmail comcast qq"
+    )
 )
 # With a plain-word "at" the provider must be unambiguous: "the view at outlook point" and
 # "we are at live music night" are prose, "jane at gmail" is not.
@@ -105,7 +119,12 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _AT = r"(?P<at>\s*@\s*|\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s+at\s+)"
 _DOT_SPELLED = r"(?:\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)"
 _DOT_ANY = rf"(?:{_DOT_SPELLED}|\s?\.\s?)"
-_LOCAL = rf"[a-z0-9][a-z0-9._%+-]*(?:{_DOT_SPELLED}[a-z0-9][a-z0-9._%+-]*)*"
+# Repetitions are bounded so a long run of "a . a . a" cannot make matching quadratic.
+_DOT_SPELLED_RE = re.compile(_DOT_SPELLED, re.I)
+_DOT_ANY_RE = re.compile(_DOT_ANY, re.I)
+# Splits "gmail dot com" / "gmail.com" / "gmail(dot)com" into its first label.
+_FIRST_LABEL_RE = re.compile(r"[^\s.(\[{<]+")
+_LOCAL = rf"[a-z0-9][a-z0-9._%+-]{{0,63}}(?:{_DOT_SPELLED}[a-z0-9][a-z0-9._%+-]{{0,63}}){{0,3}}"
 
 # --------------------------------------------------------------------------------------------
 # Email
@@ -122,7 +141,7 @@ _OBFUSCATED_EMAIL_RE = re.compile(
     (?P<local>{_LOCAL})
     {_AT}
     (?P<domain>
-        (?:{_LABEL}{_DOT_ANY})+(?:{_TLD})
+        (?:{_LABEL}{_DOT_ANY}){{1,6}}(?:{_TLD})
       | {_LABEL}
     )
     (?![\w-])
@@ -152,22 +171,32 @@ _BARE_DOMAIN_RE = re.compile(
 _SPELLED_DOMAIN_RE = re.compile(
     rf"""
     (?<![\w.-])
-    {_LABEL}(?:(?:{_DOT_SPELLED}|\s+\.\s*|\s*\.\s+){_LABEL})*?
+    {_LABEL}(?:(?:{_DOT_SPELLED}|\s+\.\s*|\s*\.\s+){_LABEL}){{0,5}}?
     (?P<dot>{_DOT_SPELLED}|\s+\.\s*|\s*\.\s+)
     (?P<tld>{_STRONG_TLD})
     (?![\w-])
     """,
     re.I | re.X,
 )
+_SPELLED_OR_SPACED_DOT_RE = re.compile(rf"{_DOT_SPELLED}|\s*\.\s*", re.I)
 
 # Social handles announced as such: "IG: @janes.events", "find us on TikTok @jane".  A bare
 # "@jane" is left alone (mentions are normal in chat); a handle next to a network name is a
 # contact channel, reported as a link.
-_SOCIAL_NETWORK = r"(?:insta(?:gram)?|ig|tik\s?tok|twitter|snap(?:chat)?|telegram|threads|fb|facebook)"
+_SOCIAL_NETWORK = (
+    r"(?:insta(?:gram)?|ig|tik\s?tok|twitter|snap(?:chat)?|telegram|threads|fb|facebook)"
+)
 _HANDLE = r"(?<![\w.@])@[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?"
 _SOCIAL_HANDLE_RE = re.compile(
     rf"\b{_SOCIAL_NETWORK}\b[^@\n]{{0,25}}?(?P<handle>{_HANDLE})"
     rf"|(?P<handle_first>{_HANDLE})\s+(?:on|at|via)\s+{_SOCIAL_NETWORK}\b",
+    re.I,
+)
+# "my IG is janes_events", "snap: jane.doe92": a handle without "@" only counts when it
+# looks like one (contains "_", "." or a digit), so "my insta is private" stays prose.
+_BARE_HANDLE_RE = re.compile(
+    rf"\b{_SOCIAL_NETWORK}\b(?:\s+(?:handle|name|account))?\s*(?:is|:|-)\s*"
+    r"(?P<handle>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_]))(?![\w@])",
     re.I,
 )
 
@@ -197,12 +226,18 @@ _PHONE_RUN_RE = re.compile(
 )
 _DIGITS_RE = re.compile(r"\d+")
 
-# Phone numbers read out as words: "four one five, five five five, zero one three four".
+# Phone numbers read out as words, possibly mixed with digits: "four one five, five five
+# five, zero one three four", "four-one-five 555 0134".
 _NUMBER_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 _SPELLED_PHONE_RE = re.compile(
-    rf"\b(?:{_NUMBER_WORD}|\d{{1,4}})(?:[\s.,-]+(?:{_NUMBER_WORD}|\d{{1,4}})\b){{6,}}", re.I
+    rf"\b(?:{_NUMBER_WORD}|\d{{1,4}})(?:[\s.,-]+(?:{_NUMBER_WORD}|\d{{1,4}})\b){{2,}}", re.I
 )
 _NUMBER_WORD_RE = re.compile(rf"\b{_NUMBER_WORD}\b", re.I)
+_WORD_DIGITS = {
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_NUMBER_TOKEN_RE = re.compile(r"[a-z]+|\d+", re.I)
 
 # Words shortly before a run that make it a phone number even in an unusual layout
 # ("text me 41 55 55 01 34", "call 555-0134").
@@ -214,8 +249,8 @@ _CONTACT_CUE_RE = re.compile(
 # Context that makes a run something other than a phone number.
 _MONEY_BEFORE_RE = re.compile(r"(?:[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|inr|rs)\.?)\s*$", re.I)
 _ID_BEFORE_RE = re.compile(
-    r"\b(?:order|booking|invoice|receipt|ref|reference|confirmation|conf|ticket|case|"
-    r"tracking|po|id|sku)\s*(?:no\.?|number|num|code|id)?\s*[:#]?\s*$",
+    r"\b(?:order|booking|invoice|receipt|ref|reference|confirmation|conf|ticket|"
+    r"tracking|id|sku)\s*(?:no\.?|number|num|code|id)?\s*[:#]?\s*(?:is\s*)?$",
     re.I,
 )
 _MONTH_BEFORE_RE = re.compile(
@@ -234,7 +269,9 @@ _NANP_SHAPES = frozenset({(3, 3, 4), (1, 3, 3, 4), (3, 7)})
 # Off-platform payment talk (reported, never masked)
 # --------------------------------------------------------------------------------------------
 
-_ON_PLATFORM = r"(?:through|via|on|in|with|using)\s+(?:strathwell|the\s+(?:app|platform|website|site))"
+_ON_PLATFORM = (
+    r"(?:through|via|on|in|with|using)\s+(?:strathwell|the\s+(?:app|platform|website|site))"
+)
 _PAYMENT_PATTERNS = [
     r"\bvenmo\w*",
     r"\bzelle\w*",
@@ -243,21 +280,23 @@ _PAYMENT_PATTERNS = [
     r"(?<![\w$])\$(?!(?:usd|cad|aud|nzd|hkd|sgd)\b)[a-z][a-z0-9_]{1,19}\b",
     r"\bpay\s?pal\b",
     r"\bwire\s+transfers?\b",
-    r"\bwir(?:e|ing)\s+(?:(?:me|us|you|them)\s+)?(?:the\s+)?(?:money|funds|payment|deposit|balance|cash)\b",
+    r"\bwir(?:e|ing)\s+(?:(?:me|us|you|them)\s+)?(?:the\s+)?"
+    r"(?:money|funds|payment|deposit|balance|cash)\b",
     r"\b(?:bank|direct|e-?)\s?transfers?\b",
     r"\binterac\b",
     r"\bwestern\s+union\b",
     r"\bmoney\s?gram\b",
     r"\bmoney\s+orders?\b",
     # "pay me directly" / "pay the vendor directly", but not "pay directly through Strathwell".
-    rf"\bpa(?:y|id|ying)\s+(?:(?:me|us|you|him|her|them|the\s+\w+)\s+)?directly\b(?!\s+{_ON_PLATFORM})",
+    r"\bpa(?:y|id|ying)\s+(?:(?:me|us|you|him|her|them|the\s+\w+)\s+)?directly\b"
+    rf"(?!\s+{_ON_PLATFORM})",
     r"\b(?:outside|off)\s+(?:of\s+)?(?:the\s+)?(?:platform|app|website|strathwell)\b",
     r"\boff-?\s?platform\b",
     r"\bcash\s+only\b",
     r"\bpa(?:y|id|ying)\s+(?:(?:me|us|you)\s+)?(?:in|with)\s+cash\b",
     r"\b(?:pay|paid|payment)\s+(?:by|with|via)\s+(?:check|cheque)\b",
     r"\b(?:mail|send)\s+(?:me\s+|us\s+)?(?:a\s+)?(?:check|cheque)\b",
-    r"\b(?:pay|paid|payment|send)\b[^.\n]{0,20}\b(?:bitcoin|btc|crypto|usdt)\b",
+    r"\b(?:pay|paid|payment|send|accept|take)\b[^.\n]{0,20}\b(?:bitcoin|btc|crypto|usdt)\b",
     # The classic lure: cut the platform out to save its fee.
     r"\b(?:avoid|skip|dodge|bypass|get\s+around|save\s+on|save)\s+"
     r"(?:(?:the|their|your|our|strathwell'?s?|platform|service|booking|app)\s+)*"
@@ -323,16 +362,20 @@ def _email_spans(text: str) -> list[_Span]:
 def _accept_obfuscated_email(m: re.Match[str]) -> bool:
     at = m.group("at").strip().lower()
     domain = m.group("domain")
-    first_label = re.split(r"[\s.(\[{<]", domain, maxsplit=1)[0].lower()
+    first_label = _FIRST_LABEL_RE.match(domain).group().lower()
     has_tld = first_label != domain.lower()
-    if has_tld and _is_platform_host(re.sub(_DOT_ANY, ".", domain, flags=re.I)):
+    if has_tld and _is_platform_host(_DOT_ANY_RE.sub(".", domain)):
         return False
     if at == "at":
         # A plain word "at" is everywhere in prose, so demand more evidence: a well-known
         # provider ("jane at gmail") or a spelled-out dot ("jane at site dot com").  "look at
         # example.com" is left to the link detector.
-        spelled_dot = re.search(_DOT_SPELLED, domain, re.I) is not None
+        spelled_dot = _DOT_SPELLED_RE.search(domain) is not None
         return first_label in _UNAMBIGUOUS_PROVIDERS or (has_tld and spelled_dot)
+    raw_at = m.group("at")
+    if at == "@" and raw_at[0].isspace() and not raw_at[-1].isspace():
+        # "follow @janes.events" is a mention/handle, not "jane @ gmail.com".
+        return first_label in _MAIL_PROVIDERS
     if has_tld or at != "@":
         # "@" with a TLD, or a bracketed "(at)" which nobody writes by accident.
         return True
@@ -364,13 +407,16 @@ def _url_spans(text: str) -> list[_Span]:
         # A spaced real dot ("venue. Net proceeds") needs a lowercase TLD to count.
         if "dot" not in m.group("dot").lower() and not m.group("tld").islower():
             continue
-        if _is_platform_host(re.sub(rf"{_DOT_SPELLED}|\s*\.\s*", ".", m.group(), flags=re.I)):
+        if _is_platform_host(_SPELLED_OR_SPACED_DOT_RE.sub(".", m.group())):
             continue
         spans.append(_Span(m.start(), m.end(), URL))
 
     for m in _SOCIAL_HANDLE_RE.finditer(text):
         group = "handle" if m.group("handle") else "handle_first"
         spans.append(_Span(m.start(group), m.end(group), URL))
+    for m in _BARE_HANDLE_RE.finditer(text):
+        if any(c in "_." or c.isdigit() for c in m.group("handle")):
+            spans.append(_Span(m.start("handle"), m.end("handle"), URL))
     return spans
 
 
@@ -382,10 +428,14 @@ def _phone_spans(text: str) -> list[_Span]:
             spans.append(span)
     for m in _SPELLED_PHONE_RE.finditer(text):
         chunk = m.group()
+        tokens = _NUMBER_TOKEN_RE.findall(chunk)
         words = len(_NUMBER_WORD_RE.findall(chunk))
-        digits = words + sum(len(d) for d in _DIGITS_RE.findall(chunk))
-        # At least a few words, otherwise it is an ordinary digit run handled above.
-        if words >= 3 and 7 <= digits <= 15:
+        digits = _spelled_digits(chunk)
+        # At least a few words (pure digit runs are handled above), and either a long
+        # dictation or a cue word: "three, two, one, 2027!" is a countdown, not a number.
+        cue = _CONTACT_CUE_RE.search(text[max(0, m.start() - 40) : m.start()]) is not None
+        long_enough = len(tokens) >= 7 or cue
+        if words >= 3 and 7 <= len(digits) <= 15 and long_enough and not _is_counting(digits):
             spans.append(_Span(m.start(), m.end(), PHONE))
     return spans
 
@@ -443,7 +493,8 @@ def _looks_like_phone(text: str, start: int, end: int) -> bool:
         # Seven bare digits are too often an amount; eight or more are a number.
         return len(digits) >= 8
     if all(size == 1 for size in sizes):
-        return len(sizes) >= 7  # "4 1 5 5 5 5 0 1 3 4"
+        # "4 1 5 5 5 5 0 1 3 4", but not "tables 1 2 3 4 5 6 7".
+        return len(sizes) >= 7 and not _is_counting(digits)
     if digits.startswith("0") and all(size >= 2 for size in sizes) and 9 <= len(digits) <= 12:
         return True  # trunk prefix: "020 7946 0958", "06 12 34 56 78"
     # Other multi-group layouts ("20-7946-0958") only with real punctuation between groups;
@@ -451,6 +502,17 @@ def _looks_like_phone(text: str, start: int, end: int) -> bool:
     separators = _DIGITS_RE.split(run)[1:-1]
     punctuated = all(sep.strip(" \t") for sep in separators)
     return punctuated and len(groups) >= 3 and all(2 <= size <= 5 for size in sizes)
+
+
+def _spelled_digits(chunk: str) -> str:
+    tokens = _NUMBER_TOKEN_RE.findall(chunk)
+    return "".join(_WORD_DIGITS.get(token.lower(), token) for token in tokens)
+
+
+def _is_counting(digits: str) -> bool:
+    """True for "1234567" / "7654321": someone counting, not dictating a number."""
+    steps = {int(b) - int(a) for a, b in pairwise(digits)}
+    return steps in ({1}, {-1})
 
 
 def _is_date_or_years(groups: list[str]) -> bool:

@@ -2,10 +2,39 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Cast, Coalesce
+
+
+class TemplateQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+    def with_estimated_total(self):
+        """Annotate `estimated_total_cents`, the sum of the items' estimates (0 without items),
+        in the same query: a correlated subquery, so it composes with any other join."""
+        total = (
+            TemplateItem.objects.filter(template=models.OuterRef("pk"))
+            .order_by()
+            .values("template")
+            # SUM(bigint) is numeric in PostgreSQL: cast back so the API answers an integer.
+            .annotate(total=Cast(models.Sum("estimated_cost_cents"), models.BigIntegerField()))
+            .values("total")
+        )
+        return self.annotate(
+            estimated_total_cents=Coalesce(
+                models.Subquery(total, output_field=models.BigIntegerField()),
+                Value(0),
+                output_field=models.BigIntegerField(),
+            )
+        )
 
 
 class Template(models.Model):
-    """An event blueprint with estimated line items. Only published ones are public."""
+    """An event blueprint with estimated line items. Only published ones are public.
+
+    `estimated_total_cents` is derived, never stored: `Template.objects.with_estimated_total()`
+    annotates it; `compute_estimated_total()` sums loaded items."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(max_length=120, unique=True)
@@ -20,6 +49,8 @@ class Template(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TemplateQuerySet.as_manager()
+
     class Meta:
         ordering = ["title", "id"]
         constraints = [
@@ -31,6 +62,21 @@ class Template(models.Model):
 
     def __str__(self):
         return self.title
+
+    def compute_estimated_total(self) -> int:
+        return sum(item.estimated_cost_cents for item in self.items.all())
+
+    def audit_snapshot(self) -> dict:
+        """The template with its items (in order), JSON-safe, for the audit trail."""
+        from strathwell.audit.services import snapshot
+
+        data = snapshot(self)
+        data["items"] = [
+            snapshot(item, fields=["name", "category", "estimated_cost_cents", "position"])
+            for item in self.items.all()
+        ]
+        data["estimated_total_cents"] = sum(i["estimated_cost_cents"] for i in data["items"])
+        return data
 
 
 class TemplateItem(models.Model):

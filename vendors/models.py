@@ -96,9 +96,18 @@ class Vendor(models.Model):
         except (VenueProfile.DoesNotExist, ServiceProfile.DoesNotExist):
             return None
 
+    def audit_snapshot(self) -> dict:
+        """The vendor and its profile, JSON-safe, for the audit trail's before/after."""
+        from strathwell.audit.services import snapshot
+
+        data = snapshot(self)
+        profile = self.profile
+        data["profile"] = snapshot(profile) if profile is not None else None
+        return data
+
     # --- verification transitions: lock, re-read, guard, write, signal ---------------------
 
-    def approve(self, *, actor, notes: str = "") -> "Vendor":
+    def approve(self, actor, notes: str = "") -> "Vendor":
         """pending → approved (staff). Locks the vendor row; audited with before/after."""
         return self._transition(
             self.VerificationStatus.APPROVED,
@@ -107,7 +116,7 @@ class Vendor(models.Model):
             notes=notes,
         )
 
-    def request_changes(self, *, actor, notes: str) -> "Vendor":
+    def request_changes(self, actor, notes: str) -> "Vendor":
         """pending → needs_changes (staff), with notes telling the vendor what to fix."""
         if not (notes or "").strip():
             raise DomainValidationError(
@@ -121,14 +130,13 @@ class Vendor(models.Model):
             notes=notes,
         )
 
-    def resubmit(self, *, actor) -> "Vendor":
+    def resubmit(self, actor) -> "Vendor":
         """needs_changes → pending (the vendor, after editing its profile)."""
         return self._transition(
             self.VerificationStatus.PENDING, actor=actor, action="vendor.resubmit"
         )
 
     def _transition(self, new: str, *, actor, action: str, notes: str | None = None) -> "Vendor":
-        from strathwell.audit.services import snapshot
         from vendors.signals import vendor_verification_changed
 
         with transaction.atomic():
@@ -137,9 +145,9 @@ class Vendor(models.Model):
             if new not in self.TRANSITIONS.get(old, set()):
                 raise InvalidTransition(
                     f"A vendor cannot go from {old} to {new}.",
-                    details={"verification_status": [old]},
+                    details={"from": old, "to": new},
                 )
-            before = snapshot(locked)
+            before = locked.audit_snapshot()
             locked.verification_status = new
             fields = ["verification_status", "updated_at"]
             if new == self.VerificationStatus.APPROVED:
@@ -155,7 +163,7 @@ class Vendor(models.Model):
                 action=action,
                 target=locked,
                 before=before,
-                after=snapshot(locked),
+                after=locked.audit_snapshot(),
                 reason=(notes or "").strip(),
             )
         self._refresh_from(locked)

@@ -3,8 +3,8 @@ from django.dispatch import Signal
 from strathwell.audit.signals import connect_audited
 
 # kwargs: actor, action, target, before, after, reason
-vendor_verification_changed = Signal()
-vendor_onboarded = Signal()
+vendor_verification_changed = Signal()  # approve / request_changes / resubmit
+vendor_profile_changed = Signal()  # onboarding and the vendor's own edits
 
 connect_audited(vendor_verification_changed)
-connect_audited(vendor_onboarded)
+connect_audited(vendor_profile_changed)

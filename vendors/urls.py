@@ -1,5 +1,14 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=False)
+from vendors import views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=False, use_regex_path=False)
+router.register("vendors", views.VendorDirectoryViewSet, basename="vendor")
+router.register("admin/vendors", views.AdminVendorViewSet, basename="admin-vendor")
+
+urlpatterns = [
+    path("vendors/onboarding", views.OnboardingView.as_view(), name="vendor-onboarding"),
+    path("vendors/me", views.VendorMeView.as_view(), name="vendor-me"),
+    *router.urls,
+]

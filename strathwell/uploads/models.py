@@ -1,11 +1,16 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 
 class Upload(models.Model):
-    """A file a user uploads straight to object storage under a server-chosen key."""
+    """A file a user uploads straight to object storage under a server-chosen key.
+
+    The row is written when the upload URL is issued (`pending`) and becomes `uploaded` once the
+    bytes are known to be in storage (the local provider's PUT, or a check against S3 when the
+    key is first referenced)."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # URL issued, bytes not seen yet
@@ -28,3 +33,36 @@ class Upload(models.Model):
 
     def __str__(self):
         return self.key
+
+    @property
+    def is_uploaded(self) -> bool:
+        return self.status == self.Status.UPLOADED
+
+    def mark_uploaded(self, *, size_bytes: int, actor=None) -> "Upload":
+        """pending → uploaded with the stored size. Locks the row; a repeat is a no-op (the
+        first stored bytes win)."""
+        from strathwell.uploads.signals import upload_completed
+
+        with transaction.atomic():
+            locked = Upload.objects.select_for_update().get(pk=self.pk)
+            if locked.is_uploaded:
+                return locked
+            locked.status = self.Status.UPLOADED
+            locked.size_bytes = size_bytes
+            locked.uploaded_at = timezone.now()
+            locked.save(update_fields=["status", "size_bytes", "uploaded_at"])
+            upload_completed.send(
+                sender=Upload,
+                actor=actor,
+                action="upload.complete",
+                target=locked,
+                before={"status": self.Status.PENDING},
+                after={"status": locked.status, "size_bytes": size_bytes},
+                reason="",
+            )
+        self.status, self.size_bytes, self.uploaded_at = (
+            locked.status,
+            locked.size_bytes,
+            locked.uploaded_at,
+        )
+        return locked

@@ -10,6 +10,7 @@ class VendorFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Vendor
+        skip_postgeneration_save = True
 
     class Params:
         service = factory.Trait(vendor_type=Vendor.VendorType.SERVICE)
@@ -42,9 +43,9 @@ class VendorFactory(factory.django.DjangoModelFactory):
             )
 
 
-def VenueFactory(**kwargs):  # noqa: N802 - reads like a factory class
+def VenueFactory(**kwargs):
     return VendorFactory(vendor_type=Vendor.VendorType.VENUE, **kwargs)
 
 
-def ServiceVendorFactory(**kwargs):  # noqa: N802
+def ServiceVendorFactory(**kwargs):
     return VendorFactory(vendor_type=Vendor.VendorType.SERVICE, **kwargs)

@@ -1,0 +1,8 @@
+from django.dispatch import Signal
+
+from strathwell.audit.signals import connect_audited
+
+# kwargs: actor, action, target, before, after, reason
+upload_completed = Signal()
+
+connect_audited(upload_completed)

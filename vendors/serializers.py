@@ -1,0 +1,151 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from vendors.models import ServiceProfile, Vendor, VenueProfile
+
+MAX_PRICE_CENTS = 10**12  # 10 billion in major units: anything above is a typo
+
+
+class VenueProfileSerializer(serializers.ModelSerializer):
+    capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+    amenities = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=50, required=False
+    )
+
+    class Meta:
+        model = VenueProfile
+        fields = ["address", "capacity", "base_price_cents", "amenities"]
+
+
+class ServiceProfileSerializer(serializers.ModelSerializer):
+    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+
+    class Meta:
+        model = ServiceProfile
+        fields = ["category", "service_area", "base_price_cents"]
+
+
+PROFILE_FIELD = {
+    Vendor.VendorType.VENUE: "venue_profile",
+    Vendor.VendorType.SERVICE: "service_profile",
+}
+
+
+def check_profile_matches(attrs: dict, vendor_type: str, *, required: bool) -> None:
+    """The one profile matching vendor_type: the other one is refused, the matching one is
+    required on onboarding. Errors name the field."""
+    expected = PROFILE_FIELD[vendor_type]
+    other = next(f for t, f in PROFILE_FIELD.items() if t != vendor_type)
+    errors = {}
+    if attrs.get(other) is not None:
+        errors[other] = [f"A {vendor_type} vendor has a {expected}, not a {other}."]
+    if required and attrs.get(expected) is None:
+        errors[expected] = [f"This field is required for a {vendor_type} vendor."]
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
+class OnboardingSerializer(serializers.Serializer):
+    vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices)
+    business_name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    city = serializers.CharField(max_length=120)
+    venue_profile = VenueProfileSerializer(required=False, allow_null=True)
+    service_profile = ServiceProfileSerializer(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        check_profile_matches(attrs, attrs["vendor_type"], required=True)
+        return attrs
+
+
+class VendorUpdateSerializer(serializers.Serializer):
+    """PATCH /vendors/me (used with partial=True): every field optional, profile fields merge
+    into the existing profile."""
+
+    vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices, required=False)
+    business_name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    city = serializers.CharField(max_length=120, required=False)
+    venue_profile = VenueProfileSerializer(required=False)
+    service_profile = ServiceProfileSerializer(required=False)
+    photo_keys = serializers.ListField(
+        child=serializers.CharField(max_length=300), max_length=50, required=False
+    )
+
+    def validate(self, attrs):
+        vendor = self.context["vendor"]
+        if "vendor_type" in attrs and attrs["vendor_type"] != vendor.vendor_type:
+            raise serializers.ValidationError(
+                {"vendor_type": ["The vendor type cannot change after onboarding."]}
+            )
+        check_profile_matches(attrs, vendor.vendor_type, required=False)
+        return attrs
+
+
+class VendorSerializer(serializers.ModelSerializer):
+    """The public face of an (approved) vendor, with its profile. No admin notes."""
+
+    venue_profile = serializers.SerializerMethodField()
+    service_profile = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Vendor
+        fields = [
+            "id",
+            "vendor_type",
+            "business_name",
+            "description",
+            "city",
+            "verification_status",
+            "photo_keys",
+            "venue_profile",
+            "service_profile",
+        ]
+        read_only_fields = fields
+
+    # The profile comes from select_related (no query here): the other one is None.
+    def _profile(self, vendor, vendor_type, serializer_class):
+        if vendor.vendor_type != vendor_type:
+            return None
+        profile = vendor.profile
+        return serializer_class(profile).data if profile is not None else None
+
+    @extend_schema_field(VenueProfileSerializer(allow_null=True))
+    def get_venue_profile(self, vendor):
+        return self._profile(vendor, Vendor.VendorType.VENUE, VenueProfileSerializer)
+
+    @extend_schema_field(ServiceProfileSerializer(allow_null=True))
+    def get_service_profile(self, vendor):
+        return self._profile(vendor, Vendor.VendorType.SERVICE, ServiceProfileSerializer)
+
+
+class OwnVendorSerializer(VendorSerializer):
+    """The vendor's own view: status, the staff's notes on what to change, timestamps."""
+
+    class Meta(VendorSerializer.Meta):
+        fields = [
+            *VendorSerializer.Meta.fields,
+            "admin_notes",
+            "verified_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AdminVendorSerializer(OwnVendorSerializer):
+    user_id = serializers.UUIDField(read_only=True)
+    user_email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta(OwnVendorSerializer.Meta):
+        fields = [*OwnVendorSerializer.Meta.fields, "user_id", "user_email"]
+        read_only_fields = fields
+
+
+class ApproveSerializer(serializers.Serializer):
+    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class NeedsChangesSerializer(serializers.Serializer):
+    notes = serializers.CharField(max_length=5000)

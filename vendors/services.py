@@ -1,0 +1,113 @@
+"""Vendor onboarding and the vendor's own edits: flows that span trust screening, uploads and
+the audit trail. Verification transitions themselves are model methods on `Vendor`."""
+
+from django.db import IntegrityError, transaction
+
+from disputes.services import screen_user_text
+from strathwell.exceptions import AlreadyExists
+from strathwell.uploads.services import claim_uploaded_keys
+from vendors.models import ServiceProfile, Vendor, VenueProfile
+from vendors.signals import vendor_profile_changed
+
+PROFILE_MODELS = {
+    Vendor.VendorType.VENUE: ("venue_profile", VenueProfile),
+    Vendor.VendorType.SERVICE: ("service_profile", ServiceProfile),
+}
+VENDOR_EDITABLE_FIELDS = ("business_name", "description", "city", "photo_keys")
+
+
+def _already_onboarded() -> AlreadyExists:
+    return AlreadyExists("This account has already onboarded a vendor; edit it at /vendors/me.")
+
+
+def onboard_vendor(*, user, data: dict) -> Vendor:
+    """Create the user's vendor (`pending`) with the profile matching its type, in one
+    transaction, audited. A second onboarding (even a concurrent one) is 409 already_exists.
+
+    `data` is validated input: the matching profile is present, the other one absent."""
+    if Vendor.objects.filter(user=user).exists():
+        raise _already_onboarded()
+    # Screening may log a moderation event: outside the transaction, so a refusal keeps it.
+    screen_user_text(
+        user=user, text=data.get("description", ""), field="description", context_type="profile"
+    )
+    vendor_type = data["vendor_type"]
+    profile_field, profile_model = PROFILE_MODELS[vendor_type]
+    try:
+        with transaction.atomic():
+            vendor = Vendor.objects.create(
+                user=user,
+                vendor_type=vendor_type,
+                business_name=data["business_name"].strip(),
+                description=data.get("description", "").strip(),
+                city=data["city"].strip(),
+            )
+            profile = profile_model.objects.create(vendor=vendor, **data[profile_field])
+            setattr(vendor, profile_field, profile)
+            vendor_profile_changed.send(
+                sender=Vendor,
+                actor=user,
+                action="vendor.onboard",
+                target=vendor,
+                before=None,
+                after=vendor.audit_snapshot(),
+                reason="",
+            )
+    except IntegrityError:
+        if Vendor.objects.filter(user=user).exists():  # a concurrent onboarding won
+            raise _already_onboarded() from None
+        raise
+    return vendor
+
+
+def update_own_vendor(*, vendor: Vendor, actor, data: dict) -> Vendor:
+    """Apply the vendor's edits (fields, profile fields, photo keys) in one transaction,
+    audited with before/after. An edit while `needs_changes` resubmits it (→ `pending`).
+
+    Screening and the storage check of photo keys run first, outside the transaction."""
+    if "description" in data:
+        screen_user_text(
+            user=actor,
+            text=data["description"],
+            field="description",
+            context_type="profile",
+            context_id=str(vendor.pk),
+        )
+    if "photo_keys" in data:
+        data = {
+            **data,
+            "photo_keys": claim_uploaded_keys(owner=vendor.user, keys=data["photo_keys"]),
+        }
+
+    with transaction.atomic():
+        locked = Vendor.objects.with_profiles().select_for_update(of=("self",)).get(pk=vendor.pk)
+        before = locked.audit_snapshot()
+        fields = []
+        for name in VENDOR_EDITABLE_FIELDS:
+            if name in data:
+                value = data[name]
+                setattr(locked, name, value.strip() if isinstance(value, str) else value)
+                fields.append(name)
+        if fields:
+            locked.save(update_fields=[*fields, "updated_at"])
+        profile_field, _ = PROFILE_MODELS[locked.vendor_type]
+        profile_data = data.get(profile_field) or {}
+        if profile_data:
+            profile = locked.profile
+            for name, value in profile_data.items():
+                setattr(profile, name, value)
+            profile.save(update_fields=list(profile_data))
+        after = locked.audit_snapshot()
+        if after != before:
+            vendor_profile_changed.send(
+                sender=Vendor,
+                actor=actor,
+                action="vendor.update",
+                target=locked,
+                before=before,
+                after=after,
+                reason="",
+            )
+        if locked.verification_status == Vendor.VerificationStatus.NEEDS_CHANGES:
+            locked.resubmit(actor=actor)
+    return Vendor.objects.with_profiles().get(pk=vendor.pk)
