@@ -1,7 +1,60 @@
+"""Bookings: an organizer's request for one venue plus service vendors, and its state machines.
+
+Every status change is a model method with one shape — lock, re-read, guard, write, signal:
+
+- the booking row is locked first (`select_for_update`), then the line (fixed lock order
+  Booking → BookingVendor, the project-wide order continues Payment → Payout → Dispute);
+- the guard runs on the re-read, locked row; an illegal transition raises `InvalidTransition`
+  before anything is written, so it changes nothing;
+- saves name their `update_fields`; one domain signal per transition is sent inside the
+  transaction, so the audit row commits or rolls back with the change.
+
+Because every line change holds the booking lock, "is every line approved?" is decided on a
+consistent view: the approval that leaves no line un-approved (with a venue present) moves the
+booking to `ready_for_payment` in its own transaction, exactly once.
+"""
+
+import datetime
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
+
+from bookings.signals import booking_transitioned, booking_vendor_transitioned
+from strathwell.exceptions import (
+    DomainPermissionDenied,
+    DomainValidationError,
+    InvalidTransition,
+    VendorNotApproved,
+)
+
+MAX_PRICE_CENTS = 100_000_000_000  # one billion in major units: far above any real booking
+
+
+def percent_of(amount_cents: int, percent: int) -> int:
+    """`amount × percent / 100`, rounded half up, in integer arithmetic (no floats)."""
+    return (amount_cents * percent + 50) // 100
+
+
+def _venue_capacity(vendor) -> int | None:
+    """The venue's guest capacity, or None when the vendor has no venue profile."""
+    try:
+        return vendor.venue_profile.capacity
+    except models.ObjectDoesNotExist:
+        return None
+
+
+def _raise_if_invalid(errors: dict[str, list[str]]) -> None:
+    """Raise DomainValidationError (400, field details) if any field collected a message."""
+    errors = {field: messages for field, messages in errors.items() if messages}
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise DomainValidationError(f"{field}: {messages[0]}", details=errors)
+
+
+def _is_admin(actor) -> bool:
+    return bool(actor is not None and getattr(actor, "is_admin", False))
 
 
 class Booking(models.Model):
@@ -15,6 +68,29 @@ class Booking(models.Model):
         IN_PROGRESS = "in_progress"
         COMPLETED = "completed"
         CANCELED = "canceled"
+
+    # Every edge of the booking's state graph. Each action below also names the states it may
+    # start from (a subset of these edges), e.g. organizers cancel only before payment.
+    TRANSITIONS = {
+        Status.DRAFT: {Status.AWAITING, Status.CANCELED},
+        Status.AWAITING: {Status.READY, Status.CANCELED},
+        Status.READY: {Status.AWAITING, Status.PAID, Status.CANCELED},
+        Status.PAID: {Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELED},
+        Status.IN_PROGRESS: {Status.COMPLETED, Status.CANCELED},
+        Status.COMPLETED: set(),
+        Status.CANCELED: set(),
+    }
+    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED})
+    # Lines can be added and removed until the booking is paid.
+    LINES_EDITABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
+    ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
+    ADMIN_CANCELABLE = frozenset(
+        {Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID, Status.IN_PROGRESS}
+    )
+    FORCE_COMPLETABLE = frozenset({Status.PAID, Status.IN_PROGRESS})
+    # mark_paid on a booking already past payment is a no-op (webhooks are redelivered).
+    ALREADY_PAID = frozenset({Status.PAID, Status.IN_PROGRESS, Status.COMPLETED})
+    EDITABLE_FIELDS = ("title", "event_date", "guest_count", "notes")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organizer = models.ForeignKey(
@@ -49,10 +125,514 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=models.Q(guest_count__gt=0), name="bookings_guest_count_positive"
             ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        "draft",
+                        "awaiting_vendor_approval",
+                        "ready_for_payment",
+                        "paid",
+                        "in_progress",
+                        "completed",
+                        "canceled",
+                    ]
+                ),
+                name="bookings_booking_status_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.title} ({self.status})"
+
+    # --- derived money ---------------------------------------------------------------------
+    # Computed from `self.vendors.all()`, so a `prefetch_related("vendors")` makes them free.
+
+    @property
+    def total_cents(self) -> int:
+        """Sum of the lines' effective prices: agreed where agreed, else proposed (a counter
+        counts only once the organizer accepts it); declined lines do not count."""
+        return sum(line.effective_price_cents for line in self.vendors.all())
+
+    @property
+    def deposit_cents(self) -> int:
+        """`round_half_up(total_cents × BOOKING_DEPOSIT_PERCENT / 100)`."""
+        return percent_of(self.total_cents, settings.BOOKING_DEPOSIT_PERCENT)
+
+    # --- creation ----------------------------------------------------------------------------
+
+    @classmethod
+    def create_request(
+        cls,
+        *,
+        organizer,
+        title: str,
+        event_date: datetime.date,
+        guest_count: int,
+        lines,
+        notes: str = "",
+        template=None,
+        pk=None,
+    ) -> "Booking":
+        """Create a `draft` booking with its lines (`lines`: [(vendor, proposed_price_cents)]).
+
+        Validates the whole request first (every vendor approved → else 403
+        `vendor_not_approved`; exactly one venue, no vendor twice, prices > 0, event date in the
+        future, guest count within the venue's capacity, published template → else 400 with
+        field details) and then writes booking and lines in one transaction: all or nothing."""
+        lines = list(lines)
+        unapproved = [
+            str(v.pk) for v, _ in lines if v.verification_status != v.VerificationStatus.APPROVED
+        ]
+        if unapproved:
+            raise VendorNotApproved(
+                "Only approved vendors can be added to a booking.",
+                details={"vendors": [f"Vendor {vid} is not approved." for vid in unapproved]},
+            )
+        errors: dict[str, list[str]] = {}
+        vendor_errors = errors.setdefault("vendors", [])
+        if not lines:
+            vendor_errors.append("A booking needs at least its venue.")
+        seen = set()
+        for vendor, price in lines:
+            if vendor.pk in seen:
+                vendor_errors.append(f"Vendor {vendor.pk} is listed more than once.")
+            seen.add(vendor.pk)
+            if not isinstance(price, int) or not 0 < price <= MAX_PRICE_CENTS:
+                vendor_errors.append(
+                    f"The proposed price for vendor {vendor.pk} must be a positive whole number "
+                    "of cents."
+                )
+        venues = [v for v, _ in lines if v.vendor_type == v.VendorType.VENUE]
+        if lines and len(venues) != 1:
+            vendor_errors.append(
+                f"A booking needs exactly one venue vendor; this request has {len(venues)}."
+            )
+        cls._check_event_date(event_date, errors)
+        if not isinstance(guest_count, int) or guest_count < 1:
+            errors.setdefault("guest_count", []).append("At least one guest is required.")
+        elif len(venues) == 1:
+            cls._check_capacity(venues[0], guest_count, errors, field="guest_count")
+        if template is not None and not template.is_published:
+            errors.setdefault("template_id", []).append("This template is not available.")
+        if not (title or "").strip():
+            errors.setdefault("title", []).append("A title is required.")
+        _raise_if_invalid(errors)
+
+        with transaction.atomic():
+            booking = cls.objects.create(
+                **({"id": pk} if pk else {}),
+                organizer=organizer,
+                template=template,
+                title=title.strip(),
+                event_date=event_date,
+                guest_count=guest_count,
+                notes=notes or "",
+            )
+            BookingVendor.objects.bulk_create(
+                [
+                    BookingVendor(
+                        booking=booking,
+                        vendor=vendor,
+                        role=vendor.vendor_type,
+                        proposed_price_cents=price,
+                        position=position,
+                    )
+                    for position, (vendor, price) in enumerate(lines)
+                ]
+            )
+            booking_transitioned.send(
+                sender=Booking,
+                actor=organizer,
+                action="booking.create",
+                target=booking,
+                before=None,
+                after={"status": booking.status},
+                reason="",
+            )
+        return booking
+
+    # --- helpers of the transitions ----------------------------------------------------------
+
+    @staticmethod
+    def _check_event_date(event_date, errors: dict) -> None:
+        if event_date is not None and event_date <= timezone.localdate():
+            errors.setdefault("event_date", []).append("The event date must be in the future.")
+
+    @staticmethod
+    def _check_capacity(venue, guest_count, errors: dict, *, field: str) -> None:
+        capacity = _venue_capacity(venue)
+        if capacity is not None and guest_count is not None and guest_count > capacity:
+            errors.setdefault(field, []).append(
+                f"The venue holds at most {capacity} guests; the booking has {guest_count}."
+            )
+
+    @classmethod
+    def _lock(cls, pk) -> "Booking":
+        return cls.objects.select_for_update().get(pk=pk)
+
+    def _lines(self):
+        """The booking's lines, freshly read (call with the booking locked)."""
+        return list(
+            BookingVendor.objects.filter(booking_id=self.pk)
+            .select_related("vendor", "vendor__venue_profile")
+            .order_by("position", "created_at")
+        )
+
+    def _require_organizer(self, actor) -> None:
+        """Organizer actions: the booking's organizer (or staff, through admin tooling)."""
+        if actor is None or not (actor.pk == self.organizer_id or _is_admin(actor)):
+            raise DomainPermissionDenied("Only the booking's organizer can do this.")
+
+    @staticmethod
+    def _require_admin(actor, reason: str) -> None:
+        if not _is_admin(actor):
+            raise DomainPermissionDenied("Only staff can do this.")
+        if not (reason or "").strip():
+            raise DomainValidationError(
+                "A reason is required.", details={"reason": ["A reason is required."]}
+            )
+
+    def _move_to(self, new: str, *, allowed_from=None, verb: str) -> str:
+        """Guard and set the new status in memory; return the old one. Raises
+        InvalidTransition (nothing written) if the graph or the action does not allow it."""
+        old = self.status
+        if new not in self.TRANSITIONS.get(old, ()) or (
+            allowed_from is not None and old not in allowed_from
+        ):
+            raise InvalidTransition(
+                f"Cannot {verb} a booking that is {old}.",
+                details={"status": old, "action": verb},
+            )
+        self.status = new
+        return old
+
+    def _save_transition(self, *, actor, action: str, old: str, reason: str = "", fields=()):
+        self.save(update_fields=["status", "updated_at", *fields])
+        booking_transitioned.send(
+            sender=Booking,
+            actor=actor,
+            action=action,
+            target=self,
+            before={"status": old},
+            after={"status": self.status},
+            reason=reason or "",
+        )
+
+    @staticmethod
+    def _payable(lines) -> bool:
+        """Every line approved, with exactly one venue among them."""
+        return (
+            bool(lines)
+            and sum(1 for line in lines if line.role == BookingVendor.Role.VENUE) == 1
+            and all(line.status == BookingVendor.Status.APPROVED for line in lines)
+        )
+
+    def _settle(self, *, actor, reason: str = "") -> None:
+        """After a line change (booking locked): awaiting → ready when the lines became payable,
+        ready → awaiting when they stopped being so. At most one transition."""
+        if self.status not in (self.Status.AWAITING, self.Status.READY):
+            return
+        payable = self._payable(self._lines())
+        if self.status == self.Status.AWAITING and payable:
+            old = self._move_to(self.Status.READY, verb="make payable")
+            self._save_transition(
+                actor=actor, action="booking.ready_for_payment", old=old, reason=reason
+            )
+        elif self.status == self.Status.READY and not payable:
+            old = self._move_to(self.Status.AWAITING, verb="reopen")
+            self._save_transition(actor=actor, action="booking.reopen", old=old, reason=reason)
+
+    def _lock_line(self, line) -> "BookingVendor":
+        try:
+            return (
+                BookingVendor.objects.select_for_update(of=("self",))
+                .select_related("vendor")
+                .get(pk=line.pk, booking_id=self.pk)
+            )
+        except BookingVendor.DoesNotExist as exc:
+            raise InvalidTransition("This vendor is no longer on the booking.") from exc
+
+    # --- organizer transitions ---------------------------------------------------------------
+
+    def update_details(self, *, actor, **changes) -> "Booking":
+        """Edit title, event date, guest count or notes of a `draft` booking (else 409).
+        Validates the event date (future) and the guest count (within the venue's capacity)."""
+        unknown = set(changes) - set(self.EDITABLE_FIELDS)
+        if unknown:
+            raise DomainValidationError(
+                "These fields cannot be changed.",
+                details={f: ["This field cannot be changed."] for f in sorted(unknown)},
+            )
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            if locked.status != self.Status.DRAFT:
+                raise InvalidTransition(
+                    f"Only a draft booking can be edited; this one is {locked.status}.",
+                    details={"status": locked.status, "action": "update"},
+                )
+            errors: dict[str, list[str]] = {}
+            if "event_date" in changes:
+                self._check_event_date(changes["event_date"], errors)
+            if "title" in changes and not (changes["title"] or "").strip():
+                errors.setdefault("title", []).append("A title is required.")
+            if "guest_count" in changes:
+                venue = next(
+                    (line for line in locked._lines() if line.role == BookingVendor.Role.VENUE),
+                    None,
+                )
+                if venue is not None:
+                    self._check_capacity(
+                        venue.vendor, changes["guest_count"], errors, field="guest_count"
+                    )
+            _raise_if_invalid(errors)
+            for field, value in changes.items():
+                setattr(locked, field, value.strip() if field == "title" else value)
+            if changes:
+                locked.save(update_fields=[*changes, "updated_at"])
+        return locked
+
+    def submit(self, *, actor) -> "Booking":
+        """`draft → awaiting_vendor_approval`: the request goes out to its vendors. Requires
+        exactly one venue, every vendor still approved, a future event date and a guest count
+        within the venue's capacity."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            old = locked._move_to(
+                self.Status.AWAITING, allowed_from={self.Status.DRAFT}, verb="submit"
+            )
+            lines = locked._lines()
+            venues = [line for line in lines if line.role == BookingVendor.Role.VENUE]
+            if len(venues) != 1:
+                raise InvalidTransition(
+                    "A booking needs exactly one venue before it can be submitted.",
+                    details={"status": old, "action": "submit"},
+                )
+            unapproved = [
+                str(line.vendor_id)
+                for line in lines
+                if line.vendor.verification_status != line.vendor.VerificationStatus.APPROVED
+            ]
+            if unapproved:
+                raise VendorNotApproved(
+                    "Some vendors on this booking are no longer approved; replace them first.",
+                    details={"vendors": [f"Vendor {vid} is not approved." for vid in unapproved]},
+                )
+            errors: dict[str, list[str]] = {}
+            self._check_event_date(locked.event_date, errors)
+            self._check_capacity(venues[0].vendor, locked.guest_count, errors, field="guest_count")
+            _raise_if_invalid(errors)
+            locked.submitted_at = timezone.now()
+            locked._save_transition(
+                actor=actor, action="booking.submit", old=old, fields=["submitted_at"]
+            )
+            # Lines are all pending after a draft, but never leave a payable booking waiting.
+            locked._settle(actor=actor)
+        return locked
+
+    def add_vendor(self, *, actor, vendor, proposed_price_cents: int) -> "BookingVendor":
+        """Add a vendor line (pending) before payment. A `ready_for_payment` booking goes back
+        to `awaiting_vendor_approval` in the same transaction. Returns the new line."""
+        errors: dict[str, list[str]] = {}
+        if not isinstance(proposed_price_cents, int) or not (
+            0 < proposed_price_cents <= MAX_PRICE_CENTS
+        ):
+            errors["proposed_price_cents"] = ["The price must be a positive whole number of cents."]
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            if locked.status not in self.LINES_EDITABLE:
+                raise InvalidTransition(
+                    f"Vendors cannot be added to a booking that is {locked.status}.",
+                    details={"status": locked.status, "action": "add_vendor"},
+                )
+            if vendor.verification_status != vendor.VerificationStatus.APPROVED:
+                raise VendorNotApproved(
+                    "Only approved vendors can be added to a booking.",
+                    details={"vendor_id": ["This vendor is not approved."]},
+                )
+            lines = locked._lines()
+            if any(line.vendor_id == vendor.pk for line in lines):
+                errors.setdefault("vendor_id", []).append("This vendor is already on the booking.")
+            if vendor.vendor_type == vendor.VendorType.VENUE:
+                if any(line.role == BookingVendor.Role.VENUE for line in lines):
+                    errors.setdefault("vendor_id", []).append(
+                        "The booking already has a venue; remove it before adding another."
+                    )
+                self._check_capacity(vendor, locked.guest_count, errors, field="vendor_id")
+            _raise_if_invalid(errors)
+            line = BookingVendor.objects.create(
+                booking=locked,
+                vendor=vendor,
+                role=vendor.vendor_type,
+                proposed_price_cents=proposed_price_cents,
+                position=max((line.position for line in lines), default=-1) + 1,
+            )
+            line._send(actor=actor, action="booking_vendor.add", before=None)
+            locked._settle(actor=actor, reason="A vendor was added.")
+        line.booking = locked
+        return line
+
+    def remove_vendor(self, *, actor, line) -> "Booking":
+        """Remove a line before payment (e.g. to replace a vendor who declined). Removing the
+        last un-approved line of a booking with a venue makes it `ready_for_payment`."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            if locked.status not in self.LINES_EDITABLE:
+                raise InvalidTransition(
+                    f"Vendors cannot be removed from a booking that is {locked.status}.",
+                    details={"status": locked.status, "action": "remove_vendor"},
+                )
+            locked_line = locked._lock_line(line)
+            before = locked_line._state_dict()
+            booking_vendor_transitioned.send(
+                sender=BookingVendor,
+                actor=actor,
+                action="booking_vendor.remove",
+                target=locked_line,
+                before=before,
+                after=None,
+                reason="",
+            )
+            locked_line.delete()
+            locked._settle(actor=actor, reason="A vendor was removed.")
+        return locked
+
+    def accept_counter(self, *, actor, line) -> "Booking":
+        """The organizer accepts a line's counter-offer: `countered → approved` with
+        agreed = counter price. May make the booking `ready_for_payment`."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            if locked.status != self.Status.AWAITING:
+                raise InvalidTransition(
+                    f"Counter-offers can only be accepted while the booking awaits vendors; "
+                    f"it is {locked.status}.",
+                    details={"status": locked.status, "action": "accept_counter"},
+                )
+            locked_line = locked._lock_line(line)
+            before = locked_line._move_to(
+                BookingVendor.Status.APPROVED,
+                allowed_from={BookingVendor.Status.COUNTERED},
+                verb="accept the counter-offer of",
+            )
+            locked_line.agreed_price_cents = locked_line.counter_price_cents
+            locked_line.responded_at = timezone.now()
+            locked_line.save(
+                update_fields=["status", "agreed_price_cents", "responded_at", "updated_at"]
+            )
+            locked_line._send(actor=actor, action="booking_vendor.accept_counter", before=before)
+            locked._settle(actor=actor)
+        return locked
+
+    def cancel(self, *, actor, reason: str = "") -> "Booking":
+        """Organizer cancel, before payment only (`draft`, `awaiting_vendor_approval`,
+        `ready_for_payment` → `canceled`). Tells payments inside the same transaction."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            old = locked._move_to(
+                self.Status.CANCELED, allowed_from=self.ORGANIZER_CANCELABLE, verb="cancel"
+            )
+            locked._cancel_effects(actor=actor, action="booking.cancel", old=old, reason=reason)
+        return locked
+
+    def start(self, *, actor) -> "Booking":
+        """`paid → in_progress` (the event is under way)."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            old = locked._move_to(
+                self.Status.IN_PROGRESS, allowed_from={self.Status.PAID}, verb="start"
+            )
+            locked._save_transition(actor=actor, action="booking.start", old=old)
+        return locked
+
+    def complete(self, *, actor) -> "Booking":
+        """`in_progress → completed`; completion payouts become eligible (payments hook, same
+        transaction)."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            locked._require_organizer(actor)
+            old = locked._move_to(
+                self.Status.COMPLETED, allowed_from={self.Status.IN_PROGRESS}, verb="complete"
+            )
+            locked._complete_effects(actor=actor, action="booking.complete", old=old)
+        return locked
+
+    # --- staff and payment transitions ------------------------------------------------------
+
+    def admin_cancel(self, *, actor, reason: str) -> "Booking":
+        """Staff cancel from any non-final state, with a required reason."""
+        self._require_admin(actor, reason)
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            old = locked._move_to(
+                self.Status.CANCELED, allowed_from=self.ADMIN_CANCELABLE, verb="cancel"
+            )
+            locked._cancel_effects(
+                actor=actor, action="booking.admin_cancel", old=old, reason=reason
+            )
+        return locked
+
+    def force_complete(self, *, actor, reason: str) -> "Booking":
+        """Staff completion of a `paid` or `in_progress` booking, with a required reason."""
+        self._require_admin(actor, reason)
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            old = locked._move_to(
+                self.Status.COMPLETED, allowed_from=self.FORCE_COMPLETABLE, verb="force-complete"
+            )
+            locked._complete_effects(
+                actor=actor, action="booking.force_complete", old=old, reason=reason
+            )
+        return locked
+
+    def mark_paid(self, *, actor=None, payment=None) -> "Booking":
+        """`ready_for_payment → paid`, called by payments inside its own transaction (which
+        may already hold this row's lock). Idempotent: on a booking already paid (or past it)
+        it is a no-op that returns the booking, since webhooks are redelivered."""
+        with transaction.atomic():
+            locked = self._lock(self.pk)
+            if locked.status in self.ALREADY_PAID:
+                return locked
+            old = locked._move_to(
+                self.Status.PAID, allowed_from={self.Status.READY}, verb="mark as paid"
+            )
+            locked.paid_at = timezone.now()
+            locked._save_transition(
+                actor=actor,
+                action="booking.mark_paid",
+                old=old,
+                reason=f"Payment {payment.pk} succeeded." if payment is not None else "",
+                fields=["paid_at"],
+            )
+        return locked
+
+    def _cancel_effects(self, *, actor, action: str, old: str, reason: str) -> None:
+        from payments import services as payment_services
+
+        self.canceled_at = timezone.now()
+        self.cancel_reason = reason or ""
+        self._save_transition(
+            actor=actor,
+            action=action,
+            old=old,
+            reason=reason,
+            fields=["canceled_at", "cancel_reason"],
+        )
+        payment_services.on_booking_canceled(self, actor=actor, reason=reason or "")
+
+    def _complete_effects(self, *, actor, action: str, old: str, reason: str = "") -> None:
+        from payments import services as payment_services
+
+        self.completed_at = timezone.now()
+        self._save_transition(
+            actor=actor, action=action, old=old, reason=reason, fields=["completed_at"]
+        )
+        payment_services.on_booking_completed(self, actor=actor)
 
 
 class BookingVendor(models.Model):
@@ -67,6 +647,16 @@ class BookingVendor(models.Model):
         APPROVED = "approved"
         DECLINED = "declined"
         COUNTERED = "countered"
+
+    # A vendor may counter again while countered, or decline instead; only the organizer
+    # turns a counter into an approval (accept_counter). Approved and declined are final for
+    # the line (the organizer removes a declined line and adds a replacement).
+    TRANSITIONS = {
+        Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.COUNTERED},
+        Status.COUNTERED: {Status.APPROVED, Status.DECLINED, Status.COUNTERED},
+        Status.APPROVED: set(),
+        Status.DECLINED: set(),
+    }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="vendors")
@@ -114,7 +704,145 @@ class BookingVendor(models.Model):
                 condition=~models.Q(status="approved") | models.Q(agreed_price_cents__isnull=False),
                 name="bookings_approved_has_agreed_price",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(status="countered")
+                | models.Q(counter_price_cents__isnull=False),
+                name="bookings_countered_has_counter_price",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["venue", "service"]),
+                name="bookings_line_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "approved", "declined", "countered"]),
+                name="bookings_line_status_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.vendor_id} on {self.booking_id} ({self.status})"
+
+    @property
+    def effective_price_cents(self) -> int:
+        """What this line adds to the booking total: agreed price once agreed, else the
+        proposed one; 0 for a declined line."""
+        if self.status == self.Status.DECLINED:
+            return 0
+        if self.agreed_price_cents is not None:
+            return self.agreed_price_cents
+        return self.proposed_price_cents
+
+    # --- vendor transitions ------------------------------------------------------------------
+
+    def approve(self, *, actor) -> "BookingVendor":
+        """That vendor approves its line: `pending → approved`, agreed = proposed. The approval
+        that leaves no line un-approved makes the booking `ready_for_payment` (same
+        transaction). Locks Booking → BookingVendor."""
+        with transaction.atomic():
+            booking, line = self._lock_for_vendor(actor)
+            before = line._move_to(
+                self.Status.APPROVED, allowed_from={self.Status.PENDING}, verb="approve"
+            )
+            line.agreed_price_cents = line.proposed_price_cents
+            line.responded_at = timezone.now()
+            line.save(update_fields=["status", "agreed_price_cents", "responded_at", "updated_at"])
+            line._send(actor=actor, action="booking_vendor.approve", before=before)
+            booking._settle(actor=actor)
+        return line
+
+    def decline(self, *, actor, reason: str = "") -> "BookingVendor":
+        """That vendor declines (from `pending` or its own counter). The booking keeps
+        awaiting: the organizer replaces the vendor (remove + add)."""
+        with transaction.atomic():
+            _booking, line = self._lock_for_vendor(actor)
+            before = line._move_to(
+                self.Status.DECLINED,
+                allowed_from={self.Status.PENDING, self.Status.COUNTERED},
+                verb="decline",
+            )
+            line.note = reason or ""
+            line.responded_at = timezone.now()
+            line.save(update_fields=["status", "note", "responded_at", "updated_at"])
+            line._send(actor=actor, action="booking_vendor.decline", before=before, reason=reason)
+        return line
+
+    def counter(self, *, actor, price_cents: int, note: str = "") -> "BookingVendor":
+        """That vendor proposes another price (`pending|countered → countered`); the
+        organizer may accept it. Countering again replaces the previous counter."""
+        if not isinstance(price_cents, int) or not 0 < price_cents <= MAX_PRICE_CENTS:
+            raise DomainValidationError(
+                "The counter price is not valid.",
+                details={"price_cents": ["The price must be a positive whole number of cents."]},
+            )
+        with transaction.atomic():
+            _booking, line = self._lock_for_vendor(actor)
+            before = line._move_to(
+                self.Status.COUNTERED,
+                allowed_from={self.Status.PENDING, self.Status.COUNTERED},
+                verb="counter",
+            )
+            line.counter_price_cents = price_cents
+            line.note = note or ""
+            line.responded_at = timezone.now()
+            line.save(
+                update_fields=[
+                    "status",
+                    "counter_price_cents",
+                    "note",
+                    "responded_at",
+                    "updated_at",
+                ]
+            )
+            line._send(actor=actor, action="booking_vendor.counter", before=before)
+        return line
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _lock_for_vendor(self, actor):
+        """Lock the booking, then this line; check the actor is this line's (approved) vendor
+        and the booking awaits vendor answers."""
+        booking = Booking._lock(self.booking_id)
+        line = booking._lock_line(self)
+        if actor is None or line.vendor.user_id != actor.pk:
+            raise DomainPermissionDenied("Only this line's vendor can answer it.")
+        if line.vendor.verification_status != line.vendor.VerificationStatus.APPROVED:
+            raise VendorNotApproved()
+        if booking.status != Booking.Status.AWAITING:
+            raise InvalidTransition(
+                f"Vendors can only answer a booking that awaits their approval; it is "
+                f"{booking.status}.",
+                details={"status": booking.status, "line_status": line.status},
+            )
+        line.booking = booking
+        return booking, line
+
+    def _state_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "vendor_id": str(self.vendor_id),
+            "proposed_price_cents": self.proposed_price_cents,
+            "counter_price_cents": self.counter_price_cents,
+            "agreed_price_cents": self.agreed_price_cents,
+        }
+
+    def _move_to(self, new: str, *, allowed_from, verb: str) -> dict:
+        """Guard and set the new status in memory; return the before-state for the audit."""
+        if new not in self.TRANSITIONS.get(self.status, ()) or self.status not in allowed_from:
+            raise InvalidTransition(
+                f"Cannot {verb} a line that is {self.status}.",
+                details={"line_status": self.status},
+            )
+        before = self._state_dict()
+        self.status = new
+        return before
+
+    def _send(self, *, actor, action: str, before, reason: str = "") -> None:
+        booking_vendor_transitioned.send(
+            sender=BookingVendor,
+            actor=actor,
+            action=action,
+            target=self,
+            before=before,
+            after=self._state_dict(),
+            reason=reason or "",
+        )

@@ -17,6 +17,9 @@ class BookingFactory(factory.django.DjangoModelFactory):
     event_date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=60))
     guest_count = 120
     status = Booking.Status.DRAFT
+    submitted_at = factory.LazyAttribute(
+        lambda o: None if o.status == Booking.Status.DRAFT else timezone.now()
+    )
 
 
 class BookingVendorFactory(factory.django.DjangoModelFactory):
@@ -26,7 +29,15 @@ class BookingVendorFactory(factory.django.DjangoModelFactory):
     booking = factory.SubFactory(BookingFactory)
     vendor = factory.SubFactory("vendors.tests.factories.VendorFactory")
     role = factory.LazyAttribute(lambda o: o.vendor.vendor_type)
+    status = BookingVendor.Status.PENDING
     proposed_price_cents = 100_000
+    # The database insists: an approved line has an agreed price, a countered one a counter.
+    agreed_price_cents = factory.LazyAttribute(
+        lambda o: o.proposed_price_cents if o.status == BookingVendor.Status.APPROVED else None
+    )
+    counter_price_cents = factory.LazyAttribute(
+        lambda o: o.proposed_price_cents if o.status == BookingVendor.Status.COUNTERED else None
+    )
     position = factory.Sequence(lambda n: n)
 
 
@@ -36,19 +47,27 @@ def booking_with_vendors(
     prices=(500_000, 150_000),
     line_status=BookingVendor.Status.PENDING,
     organizer=None,
+    vendors=None,
+    **booking_fields,
 ):
     """A booking with one venue (first price) and a service vendor per further price. With
-    line_status=approved, agreed prices equal the proposed ones."""
-    booking = BookingFactory(status=status, **({"organizer": organizer} if organizer else {}))
+    line_status=approved, agreed prices equal the proposed ones (countered: counter prices).
+
+    `vendors` (optional): existing vendors to use instead of new ones, one per price (the first
+    must be a venue). Further keyword arguments go to BookingFactory (e.g. guest_count)."""
+    if organizer:
+        booking_fields["organizer"] = organizer
+    booking = BookingFactory(status=status, **booking_fields)
     for i, price in enumerate(prices):
-        vendor = VenueFactory() if i == 0 else ServiceVendorFactory()
-        approved = line_status == BookingVendor.Status.APPROVED
+        if vendors is not None:
+            vendor = vendors[i]
+        else:
+            vendor = VenueFactory() if i == 0 else ServiceVendorFactory()
         BookingVendorFactory(
             booking=booking,
             vendor=vendor,
             role=vendor.vendor_type,
             proposed_price_cents=price,
-            agreed_price_cents=price if approved else None,
             status=line_status,
             position=i,
         )
