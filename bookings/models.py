@@ -332,6 +332,11 @@ class Booking(models.Model):
         ready → awaiting when they stopped being so. At most one transition."""
         if self.status not in (self.Status.AWAITING, self.Status.READY):
             return
+        if self.status == self.Status.READY:
+            from payments import services as payment_services
+
+            # The lines of a payable booking changed: a pending deposit is priced wrong now.
+            payment_services.on_booking_lines_changed(self, actor=actor)
         payable = self._payable(self._lines())
         if self.status == self.Status.AWAITING and payable:
             old = self._move_to(self.Status.READY, verb="make payable")

@@ -68,8 +68,112 @@ class Payment(models.Model):
             ),
         ]
 
+    # A failed PaymentIntent can still be paid with another card (Stripe puts it back to
+    # requires_payment_method), so failed → succeeded is a legal, forward move.
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED, Status.CANCELED},
+        Status.FAILED: {Status.SUCCEEDED, Status.CANCELED},
+        Status.SUCCEEDED: set(),
+        Status.CANCELED: set(),
+    }
+
     def __str__(self):
         return f"{self.kind} {self.amount_cents} {self.currency} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        """Pending: the organizer may still pay it."""
+        return self.status == self.Status.PENDING
+
+    def _lock(self) -> "Payment":
+        return Payment.objects.select_for_update().get(pk=self.pk)
+
+    def _move_to(self, new_status: str) -> None:
+        if new_status not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"A {self.status} payment cannot become {new_status}.",
+                details={"status": self.status, "payment_id": str(self.pk)},
+            )
+        self.status = new_status
+
+    def _send_transition(self, *, action, actor, before, reason=""):
+        from payments.signals import payment_transitioned
+
+        payment_transitioned.send(
+            sender=Payment,
+            actor=actor,
+            action=action,
+            target=self,
+            before=before,
+            after=snapshot(self, PAYMENT_AUDIT_FIELDS),
+            reason=reason,
+        )
+
+    def attach_intent(self, *, intent_id: str, client_secret: str) -> "Payment":
+        """Record the Stripe PaymentIntent of a payment (creation's last step).
+
+        Locks the payment. Idempotent for the same intent; a different one → InvalidTransition."""
+        with transaction.atomic():
+            locked = self._lock()
+            if locked.stripe_payment_intent_id == intent_id:
+                return locked
+            if locked.stripe_payment_intent_id:
+                raise InvalidTransition(
+                    "This payment already has a PaymentIntent.",
+                    details={"payment_id": str(locked.pk)},
+                )
+            locked.stripe_payment_intent_id = intent_id
+            locked.client_secret = client_secret
+            locked.save(update_fields=["stripe_payment_intent_id", "client_secret", "updated_at"])
+        return locked
+
+    def mark_succeeded(self, *, actor=None, reason="") -> "Payment":
+        """pending|failed → succeeded. Only `services.record_payment_success` calls this, in the
+        transaction that also allocates the money. A repeat is a no-op."""
+        with transaction.atomic():
+            locked = self._lock()
+            if locked.status == self.Status.SUCCEEDED:
+                return locked
+            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
+            locked._move_to(self.Status.SUCCEEDED)
+            locked.succeeded_at = timezone.now()
+            locked.failure_message = ""
+            locked.save(update_fields=["status", "succeeded_at", "failure_message", "updated_at"])
+            locked._send_transition(
+                action="payment.succeed", actor=actor, before=before, reason=reason
+            )
+        return locked
+
+    def mark_failed(self, *, message: str = "", actor=None, reason="") -> "Payment":
+        """pending → failed (the card was declined; the organizer may retry). A repeat is a
+        no-op; a succeeded or canceled payment never moves back (InvalidTransition)."""
+        with transaction.atomic():
+            locked = self._lock()
+            if locked.status == self.Status.FAILED:
+                return locked
+            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
+            locked._move_to(self.Status.FAILED)
+            locked.failure_message = (message or "")[:2000]
+            locked.save(update_fields=["status", "failure_message", "updated_at"])
+            locked._send_transition(
+                action="payment.fail", actor=actor, before=before, reason=reason
+            )
+        return locked
+
+    def mark_canceled(self, *, actor=None, reason="") -> "Payment":
+        """pending|failed → canceled (the PaymentIntent was canceled). A repeat is a no-op; a
+        succeeded payment never moves back (InvalidTransition)."""
+        with transaction.atomic():
+            locked = self._lock()
+            if locked.status == self.Status.CANCELED:
+                return locked
+            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
+            locked._move_to(self.Status.CANCELED)
+            locked.save(update_fields=["status", "updated_at"])
+            locked._send_transition(
+                action="payment.cancel", actor=actor, before=before, reason=reason
+            )
+        return locked
 
 
 class IdempotencyRecord(models.Model):
@@ -209,6 +313,242 @@ class Payout(models.Model):
 
     def __str__(self):
         return f"{self.kind} payout {self.amount_cents} ({self.status})"
+
+    # --- transitions: lock, re-read, guard, write, signal ------------------------------------
+    #
+    # Each method locks the booking, then the payout (the global lock order), re-reads, and is
+    # a no-op returning the payout when the payout is already in the target state (an admin's
+    # double click, two racing requests). Anything else illegal raises InvalidTransition.
+
+    _BOOKING_PAID_OR_LATER = ("paid", "in_progress", "completed")
+
+    def _locked_for_change(self) -> "Payout":
+        from bookings.models import Booking
+
+        # Booking first: dispute creation and booking cancel/complete lock it too, so the
+        # dispute / booking checks below cannot race them.
+        Booking.objects.select_for_update().filter(pk=self.booking_id).values_list("pk").first()
+        return (
+            Payout.objects.select_for_update(of=("self",)).select_related("booking").get(pk=self.pk)
+        )
+
+    def _refuse_if_disputed(self, verb: str) -> None:
+        from disputes.models import Dispute
+
+        if Dispute.open_for_booking(self.booking_id):
+            raise InvalidTransition(
+                f"This payout cannot be {verb} while a dispute on its booking is open.",
+                details={"payout_id": str(self.pk), "booking_id": str(self.booking_id)},
+            )
+
+    def _refuse(self, verb: str) -> None:
+        raise InvalidTransition(
+            f"A {self.status} {self.kind} payout cannot be {verb}.",
+            details={"payout_id": str(self.pk), "status": self.status},
+        )
+
+    def _save_transition(self, *, action, actor, before, reason, fields):
+        from payments.signals import payout_transitioned
+
+        self.save(update_fields=["status", "updated_at", *fields])
+        payout_transitioned.send(
+            sender=Payout,
+            actor=actor,
+            action=action,
+            target=self,
+            before=before,
+            after=snapshot(self),
+            reason=reason or "",
+        )
+
+    @staticmethod
+    def _require_reason(reason: str) -> str:
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainValidationError(
+                "A reason is required.", details={"reason": ["This field is required."]}
+            )
+        return reason
+
+    def request(self, *, actor) -> "Payout":
+        """The vendor asks for its reservation payout: locked → eligible. Needs the booking
+        paid or later and no open dispute. Locks booking → payout; a repeat is a no-op."""
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.kind != self.Kind.RESERVATION:
+                raise InvalidTransition(
+                    "Only reservation payouts can be requested; completion payouts become "
+                    "eligible when the booking completes.",
+                    details={"payout_id": str(locked.pk), "kind": locked.kind},
+                )
+            if locked.status == self.Status.ELIGIBLE:
+                return locked
+            if locked.status != self.Status.LOCKED:
+                locked._refuse("requested")
+            if locked.booking.status not in self._BOOKING_PAID_OR_LATER:
+                raise InvalidTransition(
+                    "A reservation payout can be requested once the booking is paid.",
+                    details={"payout_id": str(locked.pk), "booking_status": locked.booking.status},
+                )
+            locked._refuse_if_disputed("requested")
+            before = snapshot(locked)
+            now = timezone.now()
+            locked.status = self.Status.ELIGIBLE
+            locked.requested_at = now
+            locked.eligible_at = now
+            locked._save_transition(
+                action="payout.request",
+                actor=actor,
+                before=before,
+                reason="",
+                fields=["requested_at", "eligible_at"],
+            )
+        return locked
+
+    def make_eligible(self, *, actor=None) -> "Payout":
+        """A completion payout of a completed booking: locked → eligible (refused while a
+        dispute on the booking is open). Locks booking → payout; a repeat is a no-op."""
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.kind != self.Kind.COMPLETION:
+                raise InvalidTransition(
+                    "Only completion payouts become eligible with the booking's completion.",
+                    details={"payout_id": str(locked.pk), "kind": locked.kind},
+                )
+            if locked.status == self.Status.ELIGIBLE:
+                return locked
+            if locked.status != self.Status.LOCKED:
+                locked._refuse("made eligible")
+            if locked.booking.status != "completed":
+                raise InvalidTransition(
+                    "A completion payout becomes eligible only when the booking is completed.",
+                    details={"payout_id": str(locked.pk), "booking_status": locked.booking.status},
+                )
+            locked._refuse_if_disputed("made eligible")
+            before = snapshot(locked)
+            locked.status = self.Status.ELIGIBLE
+            locked.eligible_at = timezone.now()
+            locked._save_transition(
+                action="payout.make_eligible",
+                actor=actor,
+                before=before,
+                reason="",
+                fields=["eligible_at"],
+            )
+        return locked
+
+    def approve(self, *, actor, reason: str = "") -> "Payout":
+        """Staff pay the payout out: eligible → paid, and the `payout` ledger entry is written
+        in the same transaction (exactly once: a repeat is a no-op, and the ledger has a unique
+        constraint per payout). Refused while a dispute on the booking is open."""
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.status == self.Status.PAID:
+                return locked
+            if locked.status != self.Status.ELIGIBLE:
+                locked._refuse("approved")
+            locked._refuse_if_disputed("approved")
+            before = snapshot(locked)
+            locked.status = self.Status.PAID
+            locked.paid_at = timezone.now()
+            LedgerEntry.objects.create(
+                entry_type=LedgerEntry.EntryType.PAYOUT,
+                payment_id=locked.payment_id,
+                booking_id=locked.booking_id,
+                booking_vendor_id=locked.booking_vendor_id,
+                payout=locked,
+                amount_cents=locked.amount_cents,
+                currency=locked.currency,
+                memo=f"{locked.kind} payout to vendor {locked.vendor_id}"[:300],
+            )
+            locked._save_transition(
+                action="payout.approve",
+                actor=actor,
+                before=before,
+                reason=reason,
+                fields=["paid_at"],
+            )
+        return locked
+
+    def hold(self, *, actor, reason: str, dispute=None) -> "Payout":
+        """Freeze a payout: locked|eligible → held, with the reason (and the dispute that held
+        it, if any). A repeat is a no-op."""
+        reason = self._require_reason(reason)
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.status == self.Status.HELD:
+                return locked
+            if locked.status not in (self.Status.LOCKED, self.Status.ELIGIBLE):
+                locked._refuse("held")
+            before = snapshot(locked)
+            locked.status = self.Status.HELD
+            locked.held_at = timezone.now()
+            locked.hold_reason = reason
+            locked.held_by_dispute = dispute
+            locked._save_transition(
+                action="payout.hold",
+                actor=actor,
+                before=before,
+                reason=reason,
+                fields=["held_at", "hold_reason", "held_by_dispute"],
+            )
+        return locked
+
+    def release(self, *, actor, reason: str) -> "Payout":
+        """Staff release a held payout: held → eligible (refused while a dispute on the
+        booking is open). A payout that was never due goes back to `locked` instead: a
+        completion payout of a booking that is not completed, a reservation nobody requested.
+        A repeat (already eligible) is a no-op."""
+        reason = self._require_reason(reason)
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.status == self.Status.ELIGIBLE:
+                return locked
+            if locked.status != self.Status.HELD:
+                locked._refuse("released")
+            locked._refuse_if_disputed("released")
+            due = (
+                locked.booking.status == "completed"
+                if locked.kind == self.Kind.COMPLETION
+                else locked.requested_at is not None
+                and locked.booking.status in self._BOOKING_PAID_OR_LATER
+            )
+            before = snapshot(locked)
+            locked.status = self.Status.ELIGIBLE if due else self.Status.LOCKED
+            fields = ["hold_reason", "held_by_dispute"]
+            if due and locked.eligible_at is None:
+                locked.eligible_at = timezone.now()
+                fields.append("eligible_at")
+            locked.hold_reason = ""
+            locked.held_by_dispute = None
+            locked._save_transition(
+                action="payout.release", actor=actor, before=before, reason=reason, fields=fields
+            )
+        return locked
+
+    def reverse(self, *, actor, reason: str) -> "Payout":
+        """Staff cancel a payout for good: locked|eligible|held → reversed (the money stays
+        with the platform for a refund). A repeat is a no-op; a paid payout cannot be
+        reversed here."""
+        reason = self._require_reason(reason)
+        with transaction.atomic():
+            locked = self._locked_for_change()
+            if locked.status == self.Status.REVERSED:
+                return locked
+            if locked.status not in (self.Status.LOCKED, self.Status.ELIGIBLE, self.Status.HELD):
+                locked._refuse("reversed")
+            before = snapshot(locked)
+            locked.status = self.Status.REVERSED
+            locked.reversed_at = timezone.now()
+            locked.reverse_reason = reason
+            locked._save_transition(
+                action="payout.reverse",
+                actor=actor,
+                before=before,
+                reason=reason,
+                fields=["reversed_at", "reverse_reason"],
+            )
+        return locked
 
 
 class LedgerEntry(models.Model):

@@ -78,9 +78,10 @@ def create_payment_intent(
     return CreatedIntent(id=intent.id, client_secret=intent.client_secret, status=intent.status)
 
 
-def cancel_payment_intent(intent_id: str, *, reason: str = "abandoned") -> None:
-    """Best effort: cancel a PaymentIntent nobody should pay any more (errors are logged)."""
+def cancel_payment_intent(intent_id: str) -> None:
+    """Best effort: cancel a PaymentIntent nobody should pay any more (errors are logged).
+    Stripe then sends `payment_intent.canceled`, which cancels the payment."""
     try:
-        get_client().v1.payment_intents.cancel(intent_id, params={"cancellation_reason": reason})
-    except (stripe.StripeError, PaymentProviderError) as exc:
+        get_client().v1.payment_intents.cancel(intent_id)
+    except Exception as exc:  # best effort after the commit: never fail the request
         logger.warning("Could not cancel PaymentIntent %s: %r", intent_id, exc)

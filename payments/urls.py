@@ -1,5 +1,22 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=False)
+from payments import views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=False)
+router.register("vendor/payouts", views.VendorPayoutViewSet, basename="vendor-payouts")
+router.register("admin/payouts", views.AdminPayoutViewSet, basename="admin-payouts")
+router.register(
+    "admin/webhook-events", views.AdminWebhookEventViewSet, basename="admin-webhook-events"
+)
+
+urlpatterns = [
+    path(
+        "bookings/<uuid:booking_id>/payments",
+        views.BookingPaymentsView.as_view(),
+        name="booking-payments",
+    ),
+    path("payments/<uuid:pk>", views.PaymentDetailView.as_view(), name="payment-detail"),
+    path("webhooks/stripe", views.StripeWebhookView.as_view(), name="stripe-webhook"),
+    *router.urls,
+]

@@ -1,0 +1,273 @@
+"""Payments API: deposit creation (idempotent), the Stripe webhook, payouts for vendors and
+staff, and the staff view of webhook events. Thin: every rule lives in models/services."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import serializers as s
+from payments import services, webhooks
+from payments.models import Payment, Payout, WebhookEvent
+from strathwell.api.exceptions import error_body
+from strathwell.api.permissions import (
+    HasActiveSubscription,
+    IsAdmin,
+    IsOrganizer,
+    IsVendorUser,
+    require_confirmation,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="1–255 characters. The same key replays the first response.",
+)
+CONFIRM_HEADER = OpenApiParameter(
+    "X-Confirm-Action",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    enum=["true"],
+    description="Required confirmation for this dangerous action (else 428).",
+)
+
+
+def _json_safe(data) -> dict:
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _bookings():
+    from bookings.models import Booking
+
+    return Booking.objects.all()
+
+
+# --- payments -------------------------------------------------------------------------------
+
+
+class BookingPaymentsView(GenericAPIView):
+    """`POST /bookings/{id}/payments` creates the deposit; `GET` lists the booking's payments."""
+
+    queryset = Payment.objects.none()
+    serializer_class = s.PaymentSerializer
+    filter_backends = []
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsOrganizer(), HasActiveSubscription()]
+        return [IsOrganizer()]
+
+    def _booking(self, booking_id):
+        user = self.request.user
+        bookings = _bookings()
+        if not (user.is_admin and self.request.method == "GET"):
+            bookings = bookings.filter(organizer=user)
+        return get_object_or_404(bookings, pk=booking_id)
+
+    @extend_schema(
+        operation_id="bookings_payments_list",
+        responses={200: s.PaymentSerializer(many=True)},
+        tags=["payments"],
+    )
+    def get(self, request, booking_id):
+        booking = self._booking(booking_id)
+        queryset = Payment.objects.filter(booking=booking).order_by("-created_at", "id")
+        page = self.paginate_queryset(queryset)
+        context = {"staff": request.user.is_admin}
+        serializer = s.PaymentSerializer(page, many=True, context=context)
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        operation_id="bookings_payments_create",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=None,
+        responses={
+            201: s.PaymentSerializer,
+            409: OpenApiResponse(description="invalid_transition / idempotency_conflict"),
+            502: OpenApiResponse(description="payment_provider_error: nothing was kept"),
+        },
+        tags=["payments"],
+    )
+    def post(self, request, booking_id):
+        booking = self._booking(booking_id)
+        key = services.validate_idempotency_key(request.headers.get("Idempotency-Key"))
+        body = request.data if isinstance(request.data, dict) else {"_": request.data}
+        result = services.create_deposit_payment(
+            booking=booking,
+            user=request.user,
+            idempotency_key=key,
+            body=body,
+            serialize=lambda payment: _json_safe(s.PaymentSerializer(payment).data),
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return Response(result.body, status=result.status, headers=headers)
+
+
+class PaymentDetailView(APIView):
+    """`GET /payments/{id}`: the booking's organizer (with client_secret) or staff (without)."""
+
+    permission_classes = [IsOrganizer]
+
+    @extend_schema(responses={200: s.PaymentSerializer}, tags=["payments"])
+    def get(self, request, pk):
+        payments = Payment.objects.all()
+        if not request.user.is_admin:
+            payments = payments.filter(booking__organizer=request.user)
+        payment = get_object_or_404(payments, pk=pk)
+        context = {"staff": request.user.is_admin}
+        return Response(s.PaymentSerializer(payment, context=context).data)
+
+
+class StripeWebhookView(APIView):
+    """Stripe → us. Authenticated by the signature only; never throttled (Stripe retries)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True
+            )
+        ],
+        responses={
+            200: s.WebhookAckSerializer,
+            400: OpenApiResponse(description="invalid_signature / invalid_payload"),
+            500: OpenApiResponse(description="processing failed; Stripe retries"),
+        },
+        tags=["payments"],
+        auth=[],
+    )
+    def post(self, request):
+        data = webhooks.verify(request.body, request.headers.get("Stripe-Signature"))
+        event = webhooks.record_event(data)
+        result = webhooks.process_event(event.pk)
+        if result.failed:
+            return Response(
+                error_body(
+                    "server_error",
+                    "The event could not be processed; it is recorded and will be retried.",
+                    {"event_id": event.stripe_event_id},
+                ),
+                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            )
+        return Response(
+            {
+                "received": True,
+                "event_id": result.event.stripe_event_id,
+                "outcome": result.event.outcome,
+                "duplicate": result.duplicate,
+            }
+        )
+
+
+# --- payouts --------------------------------------------------------------------------------
+
+
+class VendorPayoutViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """A vendor's own payouts; it may request its reservation payouts."""
+
+    serializer_class = s.PayoutSerializer
+    permission_classes = [IsVendorUser]
+    filterset_fields = ["status", "kind", "booking_id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Payout.objects.none()
+        return Payout.objects.filter(vendor__user=self.request.user).order_by("-created_at", "id")
+
+    @extend_schema(request=None, responses={200: s.PayoutSerializer}, tags=["payouts"])
+    @action(detail=True, methods=["post"], url_path="request")
+    def request_payout(self, request, pk=None):
+        payout = self.get_object().request(actor=request.user)
+        return Response(s.PayoutSerializer(payout).data)
+
+
+class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff control of payouts. approve/reverse/release need `X-Confirm-Action: true`; every
+    action is audited (actor, reason, before/after)."""
+
+    serializer_class = s.PayoutSerializer
+    permission_classes = [IsAdmin]
+    queryset = Payout.objects.order_by("-created_at", "id")
+    filterset_fields = ["status", "vendor_id", "booking_id", "kind", "payment_id"]
+
+    def _reason(self, request, *, required: bool) -> str:
+        serializer_class = s.ReasonSerializer if required else s.OptionalReasonSerializer
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data.get("reason", "")
+
+    @extend_schema(
+        request=s.OptionalReasonSerializer,
+        parameters=[CONFIRM_HEADER],
+        responses={200: s.PayoutSerializer},
+        tags=["payouts"],
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        require_confirmation(request)
+        reason = self._reason(request, required=False)
+        payout = self.get_object().approve(actor=request.user, reason=reason)
+        return Response(s.PayoutSerializer(payout).data)
+
+    @extend_schema(
+        request=s.ReasonSerializer, responses={200: s.PayoutSerializer}, tags=["payouts"]
+    )
+    @action(detail=True, methods=["post"])
+    def hold(self, request, pk=None):
+        reason = self._reason(request, required=True)
+        payout = self.get_object().hold(actor=request.user, reason=reason)
+        return Response(s.PayoutSerializer(payout).data)
+
+    @extend_schema(
+        request=s.ReasonSerializer,
+        parameters=[CONFIRM_HEADER],
+        responses={200: s.PayoutSerializer},
+        tags=["payouts"],
+    )
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        require_confirmation(request)
+        reason = self._reason(request, required=True)
+        payout = self.get_object().reverse(actor=request.user, reason=reason)
+        return Response(s.PayoutSerializer(payout).data)
+
+    @extend_schema(
+        request=s.ReasonSerializer,
+        parameters=[CONFIRM_HEADER],
+        responses={200: s.PayoutSerializer},
+        tags=["payouts"],
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        require_confirmation(request)
+        reason = self._reason(request, required=True)
+        payout = self.get_object().release(actor=request.user, reason=reason)
+        return Response(s.PayoutSerializer(payout).data)
+
+
+class AdminWebhookEventViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Every recorded Stripe event, so staff see mismatches and failures (filter `outcome`)."""
+
+    serializer_class = s.WebhookEventSerializer
+    permission_classes = [IsAdmin]
+    queryset = WebhookEvent.objects.order_by("-received_at", "-id")
+    filterset_fields = ["outcome", "type", "stripe_event_id"]

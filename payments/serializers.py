@@ -1,0 +1,108 @@
+from rest_framework import serializers
+
+from payments.models import Payment, Payout, WebhookEvent
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    """A payment. The booking's organizer also gets the PaymentIntent's `client_secret` (the
+    frontend confirms the card payment with it through Stripe.js); staff never do: serialize
+    with `context={"staff": True}` and the field is left out. (One serializer for both, so the
+    schema has one `Payment` component and its enums keep their names.)"""
+
+    booking_id = serializers.UUIDField(read_only=True)
+    organizer_id = serializers.UUIDField(read_only=True)
+    client_secret = serializers.CharField(
+        read_only=True, help_text="Only for the booking's organizer; never in staff responses."
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "booking_id",
+            "organizer_id",
+            "status",
+            "kind",
+            "amount_cents",
+            "currency",
+            "stripe_payment_intent_id",
+            "client_secret",
+            "failure_message",
+            "succeeded_at",
+            "payouts_created_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.context.get("staff"):
+            fields.pop("client_secret")
+        return fields
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    vendor_id = serializers.UUIDField(read_only=True)
+    booking_id = serializers.UUIDField(read_only=True)
+    booking_vendor_id = serializers.UUIDField(read_only=True)
+    payment_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id",
+            "vendor_id",
+            "booking_id",
+            "booking_vendor_id",
+            "payment_id",
+            "kind",
+            "amount_cents",
+            "currency",
+            "status",
+            "requested_at",
+            "eligible_at",
+            "paid_at",
+            "held_at",
+            "hold_reason",
+            "reversed_at",
+            "reverse_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+
+
+class OptionalReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, trim_whitespace=True, required=False, allow_blank=True
+    )
+
+
+class WebhookEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEvent
+        fields = [
+            "id",
+            "stripe_event_id",
+            "type",
+            "outcome",
+            "error",
+            "attempts",
+            "livemode",
+            "received_at",
+            "processed_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+class WebhookAckSerializer(serializers.Serializer):
+    received = serializers.BooleanField()
+    event_id = serializers.CharField()
+    outcome = serializers.CharField()
+    duplicate = serializers.BooleanField()

@@ -1,0 +1,235 @@
+"""Stripe webhooks: verify the signature, record each event once, process it exactly once.
+
+Flow of one delivery (`POST /api/v1/webhooks/stripe`):
+
+1. `verify()` — `stripe.Webhook.construct_event` with `STRIPE_WEBHOOK_SECRET` and a 300 s
+   tolerance (several `v1` signatures in the header are fine: one valid one is enough). Bad or
+   missing signature → 400 `invalid_signature`; not JSON / not an event → 400 `invalid_payload`.
+   Nothing is recorded for a delivery that fails verification.
+2. `record_event()` — one `WebhookEvent` row per Stripe event id (the unique constraint decides
+   between racing copies).
+3. `process_event()` — locks that row; an event with a final outcome is a duplicate (200, no
+   effect). Otherwise the handler runs inside a savepoint: an exception rolls its effects back,
+   the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
+   `manage.py replay_webhook_events` runs stored events through the same function.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from payments import services
+from payments.models import Payment, WebhookEvent
+from strathwell.exceptions import DomainError, InvalidTransition
+
+logger = logging.getLogger("strathwell.payments")
+
+SUCCEEDED = "payment_intent.succeeded"
+PAYMENT_FAILED = "payment_intent.payment_failed"
+CANCELED = "payment_intent.canceled"
+HANDLED_TYPES = (SUCCEEDED, PAYMENT_FAILED, CANCELED)
+
+Outcome = WebhookEvent.Outcome
+FINAL_OUTCOMES = frozenset({Outcome.PROCESSED, Outcome.IGNORED, Outcome.STALE, Outcome.MISMATCH})
+MAX_ERROR_LENGTH = 4000
+
+
+class InvalidSignature(DomainError):
+    status_code = 400
+    code = "invalid_signature"
+    default_message = "The Stripe-Signature header is missing or does not match the payload."
+
+
+class InvalidPayload(DomainError):
+    status_code = 400
+    code = "invalid_payload"
+    default_message = "The webhook body is not a Stripe event."
+
+
+class WebhookNotConfigured(DomainError):
+    # 500, not 4xx: once STRIPE_WEBHOOK_SECRET is set, Stripe's retries will succeed.
+    status_code = 500
+    code = "server_error"
+    default_message = "Stripe webhooks are not configured on this server."
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    event: WebhookEvent
+    duplicate: bool = False
+    failed: bool = False
+
+
+# --- 1. verify ---------------------------------------------------------------------------------
+
+
+def verify(payload: bytes, signature_header: str | None) -> dict:
+    """Check the signature and return the event as a dict (raises InvalidSignature /
+    InvalidPayload)."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set.")
+        raise WebhookNotConfigured()
+    if not signature_header:
+        raise InvalidSignature("The Stripe-Signature header is missing.")
+    try:
+        stripe.Webhook.construct_event(
+            payload,
+            signature_header,
+            secret,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidSignature(
+            "The Stripe-Signature header does not match the payload "
+            "(wrong secret, altered body or a timestamp outside the tolerance).",
+            details={"reason": str(exc.user_message or exc)[:200]},
+        ) from exc
+    except ValueError as exc:  # signature fine, body not JSON (or not UTF-8)
+        raise InvalidPayload("The webhook body is not valid JSON.") from exc
+    except (AttributeError, TypeError, KeyError) as exc:  # signature fine, JSON not an object
+        raise InvalidPayload("The webhook body is not a Stripe event.") from exc
+    data = json.loads(payload)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+        raise InvalidPayload("The webhook body is not a Stripe event (no id).")
+    if not isinstance(data.get("type"), str) or not data["type"]:
+        raise InvalidPayload("The webhook body is not a Stripe event (no type).")
+    return data
+
+
+# --- 2. record ---------------------------------------------------------------------------------
+
+
+def record_event(data: dict) -> WebhookEvent:
+    """The event's row, created on first sight (racing copies: the unique id decides)."""
+    event, _created = WebhookEvent.objects.get_or_create(
+        stripe_event_id=data["id"][:255],
+        defaults={
+            "type": data["type"][:100],
+            "payload": data,
+            "livemode": bool(data.get("livemode")),
+        },
+    )
+    return event
+
+
+# --- 3. process ------------------------------------------------------------------------------
+
+
+def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
+    """Process a stored event exactly once (row-locked). `force` reprocesses an event that
+    already has a final outcome (safe: every handler is idempotent)."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.outcome in FINAL_OUTCOMES and not force:
+            return ProcessResult(event=event, duplicate=True)
+        event.attempts += 1
+        try:
+            with transaction.atomic():  # a savepoint: a failure undoes the handler's effects
+                outcome, note = _dispatch(event)
+        except Exception as exc:
+            logger.exception("Processing Stripe event %s failed", event.stripe_event_id)
+            event.outcome = Outcome.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            event.processed_at = None
+            event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
+            return ProcessResult(event=event, failed=True)
+        event.outcome = outcome
+        event.error = note[:MAX_ERROR_LENGTH]
+        event.processed_at = timezone.now()
+        event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
+    return ProcessResult(event=event)
+
+
+def _dispatch(event: WebhookEvent) -> tuple[str, str]:
+    """Apply one event. Returns (outcome, note); raises only for unexpected failures."""
+    if event.type not in HANDLED_TYPES:
+        return Outcome.IGNORED, f"event type {event.type} is not handled"
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict) or obj.get("object") != "payment_intent" or not obj.get("id"):
+        return Outcome.IGNORED, "the event carries no PaymentIntent"
+    payment = _find_payment(obj)
+    if payment is None:
+        return Outcome.IGNORED, f"no payment is recorded for PaymentIntent {obj['id']}"
+
+    problem = _amount_mismatch(payment, obj, event.type)
+    if problem:
+        logger.warning(
+            "Stripe event %s (%s) not applied to payment %s: %s",
+            event.stripe_event_id,
+            event.type,
+            payment.pk,
+            problem,
+        )
+        return Outcome.MISMATCH, problem
+
+    reason = f"Stripe event {event.stripe_event_id}"
+    if event.type == SUCCEEDED:
+        if payment.status == Payment.Status.SUCCEEDED:
+            return Outcome.STALE, "the payment had already succeeded"
+        try:
+            applied = services.record_payment_success(payment, event=event)
+        except InvalidTransition as exc:
+            # Money arrived that cannot be applied (canceled payment or booking, booking paid
+            # twice): staff must look at it, so it is a mismatch, not a silent stale.
+            logger.warning(
+                "Stripe event %s: payment %s succeeded but was not applied: %s",
+                event.stripe_event_id,
+                payment.pk,
+                exc.message,
+            )
+            return Outcome.MISMATCH, f"not applied: {exc.message}"
+        if not applied:
+            return Outcome.STALE, "the payment had already succeeded"
+        return Outcome.PROCESSED, ""
+
+    try:
+        if event.type == PAYMENT_FAILED:
+            error = obj.get("last_payment_error") or {}
+            message = error.get("message") or error.get("code") or "The payment failed."
+            payment.mark_failed(message=str(message), reason=reason)
+        else:
+            payment.mark_canceled(
+                reason=f"{reason}: {obj.get('cancellation_reason') or 'canceled'}"
+            )
+    except InvalidTransition as exc:
+        return Outcome.STALE, f"not applied: {exc.message}"
+    return Outcome.PROCESSED, ""
+
+
+def _find_payment(intent: dict) -> Payment | None:
+    payment = Payment.objects.filter(stripe_payment_intent_id=intent["id"]).first()
+    if payment is not None:
+        return payment
+    # The event may overtake the request that stores the PaymentIntent id (metadata has ours).
+    payment_id = (intent.get("metadata") or {}).get("payment_id")
+    try:
+        payment_uuid = uuid.UUID(str(payment_id))
+    except (TypeError, ValueError):
+        return None
+    return Payment.objects.filter(pk=payment_uuid, stripe_payment_intent_id__isnull=True).first()
+
+
+def _amount_mismatch(payment: Payment, intent: dict, event_type: str) -> str:
+    amount = intent.get("amount")
+    if event_type == SUCCEEDED and intent.get("amount_received") is not None:
+        amount = intent["amount_received"]  # the money that actually arrived
+    currency = str(intent.get("currency") or "").lower()
+    problems = []
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount != payment.amount_cents:
+        problems.append(f"amount {amount!r} != expected {payment.amount_cents}")
+    if currency != payment.currency.lower():
+        problems.append(f"currency {currency!r} != expected {payment.currency!r}")
+    if not problems:
+        return ""
+    return f"PaymentIntent {intent.get('id')} does not match payment {payment.pk}: " + "; ".join(
+        problems
+    )
