@@ -1,14 +1,37 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from accounts.models import RefreshToken, User
+from strathwell.audit.services import log_admin_action
+from strathwell.console.mixins import (
+    AuditedAdminMixin,
+    ConfirmActionMixin,
+    ReadOnlyModelAdmin,
+    read_only_mode,
+    refuse_read_only,
+)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
+    """Staff edit names, roles and access; subscription state is only changed by its methods.
+    Users are deactivated, never deleted (bookings, payments and the audit trail refer to them)."""
+
     ordering = ("email",)
-    list_display = ("email", "full_name", "role", "subscription_status", "is_staff", "is_active")
-    list_filter = ("role", "subscription_status", "is_staff", "is_active")
+    list_display = (
+        "email",
+        "full_name",
+        "role",
+        "subscription_status",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
+    list_filter = ("role", "subscription_status", "subscription_plan", "is_staff", "is_active")
     search_fields = ("email", "full_name")
     date_hierarchy = "date_joined"
     readonly_fields = (
@@ -45,28 +68,48 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
+    audit_related = ("groups",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's set-password view, refused in read-only mode and audited (the snapshot
+        masks the hash; the row says who set whose password)."""
+        if request.method == "POST" and read_only_mode():
+            refuse_read_only(self, request)
+            return HttpResponseRedirect(request.get_full_path())
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and isinstance(response, HttpResponseRedirect):
+                user = User.objects.filter(pk=id).first()
+                if user is not None:
+                    log_admin_action(
+                        actor=request.user,
+                        action=self.audit_action("set_password"),
+                        target=user,
+                        before=None,
+                        after={"password": "changed"},
+                    )
+        return response
 
 
 @admin.register(RefreshToken)
-class RefreshTokenAdmin(admin.ModelAdmin):
+class RefreshTokenAdmin(ReadOnlyModelAdmin):
     list_display = ("user", "family", "created_at", "expires_at", "spent_at", "revoked_at")
-    list_filter = ("revoked_at", "spent_at")
+    list_filter = ("revoked_at", "spent_at", "expires_at")
     search_fields = ("user__email", "family")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     date_hierarchy = "created_at"
-    readonly_fields = (
-        "user",
-        "family",
-        "jti",
-        "expires_at",
-        "spent_at",
-        "revoked_at",
-        "created_at",
-    )
+    exclude = ("jti",)  # the token's id is as good as the token for a replay: never shown
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoGroupAdmin):
+    """Staff permission groups; edits are audited like every other admin edit."""
+
+    audit_related = ("permissions",)

@@ -1,5 +1,20 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=False)
+from disputes import views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=False)
+router.register("disputes", views.DisputeViewSet, basename="dispute")
+router.register("admin/disputes", views.AdminDisputeViewSet, basename="admin-dispute")
+router.register(
+    "admin/moderation-events", views.AdminModerationEventViewSet, basename="admin-moderation-event"
+)
+
+urlpatterns = [
+    path(
+        "trust/moderation-events",
+        views.ModerationEventCreateView.as_view(),
+        name="trust-moderation-events",
+    ),
+    *router.urls,
+]

@@ -1,22 +1,29 @@
 from django.contrib import admin
 
 from strathwell.audit.models import AuditLog
+from strathwell.console.mixins import ReadOnlyModelAdmin
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyModelAdmin):
+    """The audit trail: append-only, so view-only here (no add, change or delete)."""
+
     list_display = ("created_at", "action", "actor_email", "target_type", "target_id", "ip")
     list_filter = ("action", "target_type")
-    search_fields = ("action", "target_id", "actor_email", "reason")
+    search_fields = ("^action", "=target_id", "actor_email", "reason")
     date_hierarchy = "created_at"
-    list_select_related = ("actor",)
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # actor_email is denormalized on the row: the list needs no join.
+    list_select_related = False
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "actor",
+        "actor_email",
+        "action",
+        "target_type",
+        "target_id",
+        "reason",
+        "before",
+        "after",
+        "ip",
+    )

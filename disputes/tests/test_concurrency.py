@@ -1,0 +1,109 @@
+"""Disputes racing money movements: real threads, each with its own connection."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from disputes.models import Dispute
+from disputes.tests.helpers import paid_booking, payouts_of, request_reservations
+from payments.models import LedgerEntry, Payout
+from strathwell.audit.models import AuditLog
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*functions):
+    barrier = threading.Barrier(len(functions))
+    results = [None] * len(functions)
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as exc:  # the outcome is what the test asserts on
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_dispute_opening_racing_a_payout_approval(admin_user, attempt):
+    booking = paid_booking()
+    payout = request_reservations(booking)[0]
+
+    run_together(
+        lambda: Dispute.open(
+            booking=booking, opened_by=booking.organizer, reason="late", description="late"
+        ),
+        lambda: Payout.objects.get(pk=payout.pk).approve(actor=admin_user),
+    )
+
+    payout.refresh_from_db()
+    assert Dispute.objects.filter(booking=booking).count() == 1
+    if payout.status == Payout.Status.PAID:
+        # The approval won: the dispute found it paid and left it alone.
+        assert payout.held_by_dispute_id is None
+        assert LedgerEntry.objects.filter(payout=payout).count() == 1
+    else:
+        # The dispute won: held, never paid, no ledger entry.
+        assert payout.status == Payout.Status.HELD and payout.paid_at is None
+        assert not LedgerEntry.objects.filter(payout=payout).exists()
+    assert AuditLog.objects.filter(action="payout.hold", target_id=str(payout.pk)).count() <= 1
+    call_command("check_ledger")
+
+
+def test_two_disputes_racing_on_one_booking_open_once_and_hold_once(make_client):
+    booking = paid_booking()
+    held = request_reservations(booking)
+    vendor_user = held[0].vendor.user
+
+    results = run_together(
+        lambda: Dispute.open(
+            booking=booking, opened_by=booking.organizer, reason="late", description="late"
+        ),
+        lambda: Dispute.open(
+            booking=booking, opened_by=vendor_user, reason="unpaid", description="unpaid"
+        ),
+    )
+
+    assert sum(isinstance(r, Dispute) for r in results) == 1
+    loser = next(r for r in results if not isinstance(r, Dispute))
+    assert getattr(loser, "code", None) == "already_exists"
+    dispute = Dispute.objects.get(booking=booking)
+    for payout in payouts_of(booking, kind=Payout.Kind.RESERVATION):
+        assert payout.status == Payout.Status.HELD and payout.held_by_dispute_id == dispute.pk
+    assert AuditLog.objects.filter(action="payout.hold").count() == len(held)
+    assert AuditLog.objects.filter(action="dispute.open").count() == 1
+
+
+def test_resolution_racing_a_release_never_double_moves(admin_user):
+    booking = paid_booking()
+    held = request_reservations(booking)
+    dispute = Dispute.open(
+        booking=booking, opened_by=booking.organizer, reason="late", description="x"
+    )
+    dispute.start_review(actor=admin_user)
+
+    results = run_together(
+        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
+            actor=admin_user, status="resolved", resolution_note="ok"
+        ),
+        lambda: Payout.objects.get(pk=held[0].pk).release(actor=admin_user, reason="manual"),
+    )
+
+    # Either the release came first (409: dispute still open) or after (no-op: eligible).
+    assert isinstance(results[0], Dispute)
+    for payout in held:
+        payout.refresh_from_db()
+        assert payout.status == Payout.Status.ELIGIBLE
+    assert AuditLog.objects.filter(action="payout.release").count() == len(held)
+    call_command("check_ledger")

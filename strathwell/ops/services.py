@@ -1,0 +1,214 @@
+"""Operations read models: the admin overview (also shown on the Django admin index) and the
+detailed health report. Read-only; no locks."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q, Sum
+
+# --- admin overview -------------------------------------------------------------------------
+
+
+def _status_counts(queryset, field: str, choices) -> dict:
+    """{status: n} for every status (0 when absent) plus `total`: one GROUP BY query."""
+    counts = dict.fromkeys(choices, 0)
+    for row in queryset.order_by().values(field).annotate(n=Count("pk")):
+        counts[row[field]] = row["n"]
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def _money_totals() -> list[dict]:
+    """Ledger totals per currency, one conditional-aggregate query.
+
+    held = Σ held_funds, fees = Σ platform_fee, paid_out = Σ payout; outstanding = what the
+    platform still holds (owed to vendors or to be refunded) = held − fees − paid_out."""
+    from payments.models import LedgerEntry
+
+    kinds = LedgerEntry.EntryType
+    rows = (
+        LedgerEntry.objects.order_by()
+        .values("currency")
+        .annotate(
+            held=Sum("amount_cents", filter=Q(entry_type=kinds.HELD_FUNDS), default=0),
+            fees=Sum("amount_cents", filter=Q(entry_type=kinds.PLATFORM_FEE), default=0),
+            paid_out=Sum("amount_cents", filter=Q(entry_type=kinds.PAYOUT), default=0),
+        )
+        .order_by("currency")
+    )
+    return [
+        {
+            "currency": row["currency"],
+            "held_cents": int(row["held"]),
+            "fees_cents": int(row["fees"]),
+            "paid_out_cents": int(row["paid_out"]),
+            "outstanding_cents": int(row["held"]) - int(row["fees"]) - int(row["paid_out"]),
+        }
+        for row in rows
+    ]
+
+
+def overview() -> dict:
+    """Counts by status of vendors, bookings, payments, payouts and disputes, and the money
+    totals from the ledger. A constant six aggregate queries, whatever the data size."""
+    from bookings.models import Booking
+    from disputes.models import Dispute
+    from payments.models import Payment, Payout
+    from vendors.models import Vendor
+
+    money = _money_totals()
+    default = next(
+        (m for m in money if m["currency"] == settings.DEFAULT_CURRENCY),
+        {
+            "currency": settings.DEFAULT_CURRENCY,
+            "held_cents": 0,
+            "fees_cents": 0,
+            "paid_out_cents": 0,
+            "outstanding_cents": 0,
+        },
+    )
+    return {
+        "vendors": _status_counts(
+            Vendor.objects.all(), "verification_status", Vendor.VerificationStatus.values
+        ),
+        "bookings": _status_counts(Booking.objects.all(), "status", Booking.Status.values),
+        "payments": _status_counts(Payment.objects.all(), "status", Payment.Status.values),
+        "payouts": _status_counts(Payout.objects.all(), "status", Payout.Status.values),
+        "disputes": _status_counts(Dispute.objects.all(), "status", Dispute.Status.values),
+        "money": default,
+        "money_by_currency": money,
+    }
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+def check_database() -> dict:
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down", reported, not raised
+        return {"ok": False, "latency_ms": None, "error": type(exc).__name__}
+    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+def check_migrations() -> dict:
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as exc:
+        return {"ok": False, "unapplied": [], "error": type(exc).__name__}
+    unapplied = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    return {"ok": not unapplied, "unapplied": unapplied}
+
+
+def check_storage() -> dict:
+    """Local: MEDIA_ROOT exists (or can be created) and is writable. S3: a HeadBucket call with
+    short timeouts and no retries. Never raises."""
+    provider = settings.STORAGE_PROVIDER
+    if provider == "s3":
+        return _check_s3()
+    root = Path(settings.MEDIA_ROOT)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".health-", delete=True) as handle:
+            handle.write(b"ok")
+            handle.flush()
+    except OSError as exc:
+        return {"ok": False, "provider": provider, "detail": f"{root} is not writable: {exc}"}
+    return {"ok": True, "provider": provider, "detail": f"{root} is writable"}
+
+
+def _check_s3() -> dict:
+    if not settings.S3_BUCKET:
+        return {"ok": False, "provider": "s3", "detail": "S3_BUCKET is not set"}
+    try:
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=settings.S3_ENDPOINT_URL or None,
+            region_name=settings.S3_REGION,
+            aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
+            aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None,
+            config=Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1}),
+        )
+        client.head_bucket(Bucket=settings.S3_BUCKET)
+    except Exception as exc:  # botocore errors, timeouts, bad credentials: all "unreachable"
+        return {
+            "ok": False,
+            "provider": "s3",
+            "detail": f"bucket {settings.S3_BUCKET!r} unreachable: {type(exc).__name__}",
+        }
+    return {"ok": True, "provider": "s3", "detail": f"bucket {settings.S3_BUCKET!r} reachable"}
+
+
+def check_stripe() -> dict:
+    key = settings.STRIPE_SECRET_KEY or ""
+    mode = "live" if key.startswith(("sk_live_", "rk_live_")) else "test" if key else None
+    return {
+        "configured": bool(key),
+        "webhook_secret_configured": bool(settings.STRIPE_WEBHOOK_SECRET),
+        "api_base": settings.STRIPE_API_BASE or "https://api.stripe.com",
+        "mode": mode,
+    }
+
+
+def app_version() -> str:
+    """settings.VERSION (APP_VERSION), else the git commit, else pyproject's version."""
+    return getattr(settings, "VERSION", "") or _detected_version()
+
+
+@functools.lru_cache(maxsize=1)
+def _detected_version() -> str:
+    base = Path(settings.BASE_DIR)
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=base,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=True,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        if result.stdout.strip():
+            return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        with open(base / "pyproject.toml", "rb") as handle:
+            return tomllib.load(handle)["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def health_report() -> dict:
+    database = check_database()
+    migrations = check_migrations() if database["ok"] else {"ok": False, "unapplied": []}
+    storage = check_storage()
+    stripe = check_stripe()
+    healthy = database["ok"] and migrations["ok"] and storage["ok"] and stripe["configured"]
+    return {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "migrations": migrations,
+        "storage": storage,
+        "stripe": stripe,
+        "read_only_mode": bool(settings.READ_ONLY_MODE),
+        "version": app_version(),
+    }

@@ -1,0 +1,215 @@
+"""Admin overview, admin lists and actions across apps, and ops endpoints. Thin views: the
+work is in `services.py` (overview, health), `demo.py` (seed) and the models' methods."""
+
+import django_filters
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.models import Booking, BookingVendor
+from bookings.serializers import BookingSerializer
+from bookings.views import lines_prefetch
+from payments.models import Payment
+from payments.serializers import PaymentSerializer
+from strathwell.api.permissions import IsAdmin, require_confirmation
+from strathwell.audit.models import AuditLog
+from strathwell.audit.services import log_admin_action
+from strathwell.ops import demo, services
+from strathwell.ops import serializers as s
+
+CONFIRM_HEADER = OpenApiParameter(
+    "X-Confirm-Action",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    enum=["true"],
+    description="Must be `true`: the action is dangerous (else 428 confirmation_required).",
+)
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+AdminOverviewSerializer = s.overview_serializer_class()
+
+
+class AdminOverviewView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={200: AdminOverviewSerializer}, tags=["admin"])
+    def get(self, request):
+        """Counts by status and ledger money totals (a constant number of aggregate queries)."""
+        return Response(services.overview())
+
+
+# --- bookings ---------------------------------------------------------------------------------
+
+
+class AdminBookingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
+    organizer_id = django_filters.UUIDFilter(field_name="organizer_id")
+    vendor_id = django_filters.UUIDFilter(method="filter_vendor_id")
+    event_date_from = django_filters.DateFilter(field_name="event_date", lookup_expr="gte")
+    event_date_to = django_filters.DateFilter(field_name="event_date", lookup_expr="lte")
+
+    class Meta:
+        model = Booking
+        fields = ["status", "organizer_id", "vendor_id", "event_date_from", "event_date_to"]
+
+    def filter_vendor_id(self, queryset, name, value):
+        lines = BookingVendor.objects.filter(booking=OuterRef("pk"), vendor_id=value)
+        return queryset.filter(Exists(lines))
+
+
+def _booking_action(summary):
+    return extend_schema(
+        summary=summary,
+        request=s.AdminReasonSerializer,
+        parameters=[CONFIRM_HEADER],
+        responses={200: BookingSerializer},
+        tags=["admin", "bookings"],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Every booking (admin)", tags=["admin", "bookings"]),
+    retrieve=extend_schema(summary="One booking (admin)", tags=["admin", "bookings"]),
+)
+class AdminBookingViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Staff view of every booking, and the two staff transitions (confirmed, with a reason,
+    audited through the booking's own transition signal)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = BookingSerializer
+    filterset_class = AdminBookingFilter
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return Booking.objects.prefetch_related(lines_prefetch()).order_by("-created_at", "id")
+
+    def _transition(self, request, method_name: str) -> Response:
+        require_confirmation(request)
+        serializer = s.AdminReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        booking = self.get_object()
+        getattr(booking, method_name)(
+            actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=booking.pk)).data)
+
+    @_booking_action("Cancel a booking from any non-final state (admin)")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._transition(request, "admin_cancel")
+
+    @_booking_action("Complete a paid or in-progress booking (admin)")
+    @action(detail=True, methods=["post"], url_path="force-complete")
+    def force_complete(self, request, pk=None):
+        return self._transition(request, "force_complete")
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+class AdminPaymentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Payment.Status.choices)
+    booking_id = django_filters.UUIDFilter(field_name="booking_id")
+    organizer_id = django_filters.UUIDFilter(field_name="organizer_id")
+
+    class Meta:
+        model = Payment
+        fields = ["status", "booking_id", "organizer_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Every payment (admin)", tags=["admin", "payments"]),
+    retrieve=extend_schema(summary="One payment (admin)", tags=["admin", "payments"]),
+)
+class AdminPaymentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every payment, as staff see it: payments' own serializer in its staff mode (never the
+    PaymentIntent's client_secret)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = PaymentSerializer
+    filterset_class = AdminPaymentFilter
+    queryset = Payment.objects.order_by("-created_at", "id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "staff": True}
+
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+class AuditLogFilter(django_filters.FilterSet):
+    actor_id = django_filters.UUIDFilter(field_name="actor_id")
+    action = django_filters.CharFilter(field_name="action")
+    target_type = django_filters.CharFilter(field_name="target_type")
+    target_id = django_filters.CharFilter(field_name="target_id")
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = AuditLog
+        fields = ["actor_id", "action", "target_type", "target_id", "created_from", "created_to"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The audit trail, newest first (admin)", tags=["admin"]),
+    retrieve=extend_schema(summary="One audit row (admin)", tags=["admin"]),
+)
+class AdminAuditLogViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAdmin]
+    serializer_class = s.AuditLogSerializer
+    filterset_class = AuditLogFilter
+    queryset = AuditLog.objects.order_by("-created_at", "-id")
+
+
+# --- ops --------------------------------------------------------------------------------------
+
+
+class OpsHealthView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={200: s.OpsHealthSerializer}, tags=["ops"])
+    def get(self, request):
+        """Detailed health: database round trip, unapplied migrations, storage, Stripe,
+        read-only flag and version. `status` is `degraded` when any check fails."""
+        return Response(services.health_report())
+
+
+class SeedDemoView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={201: s.SeedDemoSerializer, 200: s.SeedDemoSerializer},
+        tags=["ops"],
+    )
+    def post(self, request):
+        """Create the demo world (idempotent: 201 when something was created, 200 when it
+        was all there). 404 unless ENABLE_DEMO_OPS=true."""
+        if not settings.ENABLE_DEMO_OPS:
+            raise NotFound()
+        with transaction.atomic():
+            result = demo.seed_demo()
+            log_admin_action(
+                actor=request.user,
+                action="ops.seed_demo",
+                target=("ops.demo", "seed_demo"),
+                before=None,
+                after={"created": dict(result.created)},
+                reason="Demo data seeded through the API.",
+            )
+        body = {
+            "created": dict(result.created),
+            "password": demo.DEMO_PASSWORD,
+            "logins": result.logins,
+        }
+        code = status.HTTP_201_CREATED if result.created_anything else status.HTTP_200_OK
+        return Response(body, status=code)
