@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/strathwell)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format migrate check-migrations schema clean
+.PHONY: install run test lint format migrate check-migrations schema bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -46,6 +46,11 @@ check-migrations: install
 
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /tmp/strathwell-openapi.yaml
+
+# Throughput of the hot paths on PostgreSQL (numbers, not assertions).
+bench: install
+	@PYTHON=$(PY) DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure_postgres.sh
+	DATABASE_URL=$(patsubst %/strathwell,%/strathwell_bench,$(TEST_DATABASE_URL)) $(PY) benchmarks/bench_core.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
