@@ -5,9 +5,10 @@ message views, dispute intake, admin tooling).
 
 ``screen_text(text)`` returns a :class:`ScreeningResult` and guarantees that:
 
-* ``action`` is ``"block"`` whenever a contact detail (email address, phone number, link or
-  social handle) is found, ``"warn"`` when the only finding is off-platform payment talk, and
-  ``"allow"`` otherwise (including empty or whitespace-only text, whose excerpt is ``""``).
+* ``action`` is ``"block"`` whenever a contact detail (email address, phone number, link,
+  social handle, or a payment handle next to a payment app: "Venmo @jane-doe") is found,
+  ``"warn"`` when the only finding is off-platform payment talk, and ``"allow"`` otherwise
+  (including empty or whitespace-only text, whose excerpt is ``""``).
 * ``signals`` is a sorted list of unique names drawn from ``email``, ``phone``, ``url`` and
   ``off_platform_payment``.
 * ``excerpt`` never contains a detected contact detail: every detected email/phone/link span is
@@ -186,7 +187,9 @@ _SPELLED_OR_SPACED_DOT_RE = re.compile(rf"{_DOT_SPELLED}|\s*\.\s*", re.I)
 _SOCIAL_NETWORK = (
     r"(?:insta(?:gram)?|ig|tik\s?tok|twitter|snap(?:chat)?|telegram|threads|fb|facebook)"
 )
-_HANDLE = r"(?<![\w.@])@[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?"
+# Handle characters are taken greedily (hyphens too: "@jane-doe") and trailing "." / "-" trimmed
+# in code, so no tail of a long or hyphenated handle is left readable next to the mask.
+_HANDLE = r"(?<![\w.@])@[a-z0-9_][a-z0-9_.-]*"
 _SOCIAL_HANDLE_RE = re.compile(
     rf"\b{_SOCIAL_NETWORK}\b[^@\n]{{0,25}}?(?P<handle>{_HANDLE})"
     rf"|(?P<handle_first>{_HANDLE})\s+(?:on|at|via)\s+{_SOCIAL_NETWORK}\b",
@@ -196,11 +199,29 @@ _SOCIAL_HANDLE_RE = re.compile(
 # looks like one (contains "_", "." or a digit), so "my insta is private" stays prose.
 _BARE_HANDLE_RE = re.compile(
     rf"\b{_SOCIAL_NETWORK}\b(?:\s+(?:handle|name|account))?\s*(?:is|:|-)\s*"
-    r"(?P<handle>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_]))(?![\w@])",
+    r"(?P<handle>[a-z0-9_][a-z0-9_.-]*)(?![\w@])",
     re.I,
 )
 
+# Payment handles: "Venmo @jane-doe", "$janedoe on Cash App", "my venmo is jane-doe-7".  How to
+# pay someone off the platform is a contact detail: masked and reported as a link, like a
+# social handle.  An "@handle" or "$cashtag" counts when a payment app is named close by.
+_PAYMENT_APP = r"(?:venmo\w*|zelle\w*|cash\s?app|cash\s?tag|pay\s?pal)"
+_PAYMENT_APP_RE = re.compile(rf"\b{_PAYMENT_APP}\b", re.I)
+_PAYMENT_HANDLE_RE = re.compile(
+    rf"{_HANDLE}|(?<![\w$])\$(?!(?:usd|cad|aud|nzd|hkd|sgd)\b)[a-z][a-z0-9_.-]*", re.I
+)
+_BARE_PAYMENT_HANDLE_RE = re.compile(
+    rf"\b{_PAYMENT_APP}\b(?:\s+(?:handle|name|username|user|account|id|tag))?\s*(?:is|:|-)\s*"
+    r"(?P<handle>[a-z0-9_][a-z0-9_.-]*)(?![\w@])",
+    re.I,
+)
+# How far (characters) a handle may sit after / before the payment app's name.
+_PAYMENT_HANDLE_AFTER = 60
+_PAYMENT_HANDLE_BEFORE = 40
+
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"*"
+_HANDLE_TRAILING = ".-"
 
 # --------------------------------------------------------------------------------------------
 # Phone
@@ -413,10 +434,39 @@ def _url_spans(text: str) -> list[_Span]:
 
     for m in _SOCIAL_HANDLE_RE.finditer(text):
         group = "handle" if m.group("handle") else "handle_first"
-        spans.append(_Span(m.start(group), m.end(group), URL))
-    for m in _BARE_HANDLE_RE.finditer(text):
-        if any(c in "_." or c.isdigit() for c in m.group("handle")):
-            spans.append(_Span(m.start("handle"), m.end("handle"), URL))
+        spans.append(_handle_span(text, m.start(group), m.end(group)))
+    for regex in (_BARE_HANDLE_RE, _BARE_PAYMENT_HANDLE_RE):
+        for m in regex.finditer(text):
+            span = _handle_span(text, m.start("handle"), m.end("handle"))
+            handle = text[span.start : span.end]
+            # Looks like a handle, not a word ("my insta is private") or a number ("PayPal - 3%").
+            looks_like_one = any(c in "_.-" or c.isdigit() for c in handle)
+            if looks_like_one and len(handle) >= 3 and any(c.isalpha() for c in handle):
+                spans.append(span)
+    spans.extend(_payment_handle_spans(text))
+    return spans
+
+
+def _handle_span(text: str, start: int, end: int) -> _Span:
+    while end > start + 1 and text[end - 1] in _HANDLE_TRAILING:
+        end -= 1
+    return _Span(start, end, URL)
+
+
+def _payment_handle_spans(text: str) -> list[_Span]:
+    """Every @handle / $cashtag near the name of a payment app ("Venmo @jane-doe")."""
+    apps = [m.span() for m in _PAYMENT_APP_RE.finditer(text)]
+    if not apps:
+        return []
+    spans = []
+    for m in _PAYMENT_HANDLE_RE.finditer(text):
+        span = _handle_span(text, m.start(), m.end())
+        if any(
+            app_end <= span.start <= app_end + _PAYMENT_HANDLE_AFTER
+            or app_start - _PAYMENT_HANDLE_BEFORE <= span.end <= app_start
+            for app_start, app_end in apps
+        ):
+            spans.append(span)
     return spans
 
 

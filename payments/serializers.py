@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from payments.models import Payment, Payout, WebhookEvent
+from strathwell.audit.services import mask_secrets
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -99,6 +100,13 @@ class WebhookEventSerializer(serializers.ModelSerializer):
             "payload",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        # A payment_intent event carries the PaymentIntent's client_secret, which is the paying
+        # organizer's alone: staff see the payload with secrets masked, as in the console.
+        data = super().to_representation(instance)
+        data["payload"] = mask_secrets(data["payload"])
+        return data
 
 
 class WebhookAckSerializer(serializers.Serializer):

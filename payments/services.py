@@ -131,6 +131,11 @@ def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | No
                 .order_by("created_at")
                 .first()
             )
+            if live is not None and _abandoned_before_intent(live):
+                # Its request died before Stripe was called and its key may be lost: nobody
+                # can pay it and it never fails, so it must not block the booking forever.
+                live.mark_canceled(actor=user, reason="abandoned before its PaymentIntent")
+                live = None
             if live is not None:
                 raise InvalidTransition(
                     "This booking already has a payment in progress; pay that one "
@@ -165,6 +170,19 @@ def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | No
         raise
 
 
+def _abandoned_before_intent(payment: Payment) -> bool:
+    """A pending payment without a PaymentIntent whose creating request (or a retry resuming
+    it, which touches the key's record) has not been heard of for the abandonment period.
+    Should its key come back, the resumed intent finds the payment canceled and is canceled
+    at Stripe too (see `_finish_payment`)."""
+    if payment.stripe_payment_intent_id:
+        return False
+    record = IdempotencyRecord.objects.filter(payment=payment).only("updated_at").first()
+    last_seen = record.updated_at if record is not None else payment.updated_at
+    age = (timezone.now() - last_seen).total_seconds()
+    return age > IDEMPOTENCY_ABANDONED_AFTER_SECONDS
+
+
 def _finish_payment(record: IdempotencyRecord, *, serialize) -> StoredResponse:
     """Phases 2 and 3: create the PaymentIntent with no lock held, then store it and the
     response. On a Stripe failure delete the payment and the key's record (nothing kept)."""
@@ -182,6 +200,10 @@ def _finish_payment(record: IdempotencyRecord, *, serialize) -> StoredResponse:
 
     with transaction.atomic():
         payment = payment.attach_intent(intent_id=intent.id, client_secret=intent.client_secret)
+        if payment.status != Payment.Status.PENDING:
+            # Voided while Stripe created the intent (the booking's lines changed or it was
+            # canceled): the void could not cancel an intent it did not know, so do it here.
+            transaction.on_commit(lambda: stripe_client.cancel_payment_intent(intent.id))
         locked_record = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
         body = serialize(payment)
         locked_record.response_status = 201
@@ -260,7 +282,8 @@ def _resume_abandoned(record: IdempotencyRecord, *, serialize) -> StoredResponse
 def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     """A payment's money arrived: in ONE transaction, payment `succeeded` → booking `paid` →
     allocation (API.md's formula) → `held_funds` and `platform_fee` ledger entries → a
-    `reservation` and a `completion` payout per booking vendor, all `locked`.
+    `reservation` and a `completion` payout per booking vendor, all `locked`. The booking's
+    other pending or failed deposits are voided (their intents canceled after the commit).
 
     Locks booking → booking vendors → payment. Guarded by `payments.payouts_created_at`: it
     happens once; a repeat returns False and changes nothing. Raises InvalidTransition when
@@ -302,6 +325,9 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
 
         locked = locked.mark_succeeded(actor=actor, reason=reason)
         booking.mark_paid(actor=actor, payment=locked)
+        # The booking is paid: its other deposits (a failed one is still payable with another
+        # card) must not charge the organizer a second time. Payments before payouts.
+        _void_pending_payments(booking, actor=actor, reason=f"booking paid by payment {locked.pk}")
 
         allocations = allocate(
             locked.amount_cents,
@@ -393,18 +419,19 @@ def on_booking_canceled(booking, *, actor=None, reason=""):
     """Called by Booking.cancel/admin_cancel inside its transaction (booking locked).
 
     Paid booking: every locked or eligible payout is held ("booking canceled: <reason>") so
-    staff settle each one (release or reverse). Unpaid booking: its pending payments are voided
+    staff settle each one (release or reverse). Its pending and failed payments are voided
     (see `_void_pending_payments`); nothing may be paid for it any more."""
+    hold_reason = f"booking canceled: {reason}".strip() if reason else "booking canceled"
+    # Payments before payouts: the global lock order.
+    _void_pending_payments(booking, actor=actor, reason=hold_reason)
     held = []
     payouts = list(
         Payout.objects.filter(
             booking_id=booking.pk, status__in=[Payout.Status.LOCKED, Payout.Status.ELIGIBLE]
         ).order_by("id")
     )
-    hold_reason = f"booking canceled: {reason}".strip() if reason else "booking canceled"
     for payout in payouts:
         held.append(payout.hold(actor=actor, reason=hold_reason))
-    _void_pending_payments(booking, actor=actor, reason=hold_reason)
     return held
 
 
@@ -416,12 +443,16 @@ def on_booking_lines_changed(booking, *, actor=None):
 
 
 def _void_pending_payments(booking, *, actor=None, reason=""):
-    """Mark the booking's pending payments canceled in this transaction (so a new payment can
-    start at once, even when Stripe is unreachable) and cancel their PaymentIntents at Stripe
-    after the commit, best effort. Should one succeed anyway, its webhook finds a canceled
+    """Mark the booking's pending and failed payments canceled in this transaction (so a new
+    payment can start at once, even when Stripe is unreachable) and cancel their PaymentIntents
+    at Stripe after the commit, best effort. A failed PaymentIntent is still payable with
+    another card (failed → succeeded), so it is voided too: else its old amount could pay the
+    booking after its lines changed. Should one succeed anyway, its webhook finds a canceled
     payment and records a `mismatch` (refund needed) for staff instead of applying it."""
     pending = list(
-        Payment.objects.filter(booking_id=booking.pk, status=Payment.Status.PENDING).order_by("id")
+        Payment.objects.filter(
+            booking_id=booking.pk, status__in=[Payment.Status.PENDING, Payment.Status.FAILED]
+        ).order_by("id")
     )
     for payment in pending:
         payment.mark_canceled(actor=actor, reason=reason)

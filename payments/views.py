@@ -3,6 +3,7 @@ staff, and the staff view of webhook events. Thin: every rule lives in models/se
 
 import json
 
+import django_filters
 from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -177,6 +178,21 @@ class StripeWebhookView(APIView):
 # --- payouts --------------------------------------------------------------------------------
 
 
+class PayoutFilter(django_filters.FilterSet):
+    """Ids filter by value (a UUIDFilter, not a ModelChoiceFilter): an id that matches nothing
+    answers an empty page, not a 400."""
+
+    status = django_filters.ChoiceFilter(choices=Payout.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Payout.Kind.choices)
+    vendor_id = django_filters.UUIDFilter(field_name="vendor_id")
+    booking_id = django_filters.UUIDFilter(field_name="booking_id")
+    payment_id = django_filters.UUIDFilter(field_name="payment_id")
+
+    class Meta:
+        model = Payout
+        fields = ["status", "kind", "vendor_id", "booking_id", "payment_id"]
+
+
 class VendorPayoutViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -184,7 +200,7 @@ class VendorPayoutViewSet(
 
     serializer_class = s.PayoutSerializer
     permission_classes = [IsVendorUser]
-    filterset_fields = ["status", "kind", "booking_id"]
+    filterset_class = PayoutFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -205,7 +221,7 @@ class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = s.PayoutSerializer
     permission_classes = [IsAdmin]
     queryset = Payout.objects.order_by("-created_at", "id")
-    filterset_fields = ["status", "vendor_id", "booking_id", "kind", "payment_id"]
+    filterset_class = PayoutFilter
 
     def _reason(self, request, *, required: bool) -> str:
         serializer_class = s.ReasonSerializer if required else s.OptionalReasonSerializer

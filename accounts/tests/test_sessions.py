@@ -219,3 +219,18 @@ def test_user_rate_applies_per_user(make_client, settings):
     alice, bob = make_client(UserFactory()), make_client(UserFactory())
     assert [alice.get("/api/v1/auth/me").status_code for _ in range(3)] == [200, 200, 429]
     assert bob.get("/api/v1/auth/me").status_code == 200
+
+
+@pytest.mark.django_db
+def test_login_throttle_is_not_reset_by_a_spoofed_forwarded_for(api_client, settings):
+    # X-Forwarded-For is whatever the client writes unless a trusted proxy set it: rotating it
+    # must not buy a fresh budget of password guesses.
+    settings.THROTTLE_AUTH_RATE = "3/min"
+    body = {"email": "nobody@example.com", "password": "wrong"}
+    statuses = [
+        api_client.post(
+            "/api/v1/auth/login", body, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}"
+        ).status_code
+        for i in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]

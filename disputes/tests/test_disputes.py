@@ -94,6 +94,19 @@ def test_strangers_get_404_and_admins_403(make_client, admin_user):
     assert not Dispute.objects.exists()
 
 
+def test_vendor_on_an_unsent_draft_gets_404_not_its_status(make_client):
+    # A vendor cannot see an organizer's draft (GET /bookings/{id} is 404), so opening a
+    # dispute on it must not reveal that it exists or what state it is in either.
+    booking = booking_with_vendors(status=Booking.Status.DRAFT)
+    vendor_user = BookingVendor.objects.filter(booking=booking).first().vendor.user
+    client = make_client(vendor_user)
+    assert client.get(f"/api/v1/bookings/{booking.pk}").status_code == 404
+    response = open_dispute(client, booking)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert not Dispute.objects.exists()
+
+
 def test_unknown_booking_is_404(organizer_client):
     response = organizer_client.post(
         "/api/v1/disputes",

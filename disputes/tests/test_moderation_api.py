@@ -22,6 +22,7 @@ def screen(client, text, context_type="message", **extra):
         ("My cell is (415) 555-0134, text anytime", "block", ["phone"], "555-0134"),
         ("Menu on janesevents.com/menu", "block", ["url"], "janesevents.com"),
         ("Just Venmo me the balance", "warn", ["off_platform_payment"], None),
+        ("Lets use Venmo @jane-doe", "block", ["off_platform_payment", "url"], "jane-doe"),
         ("Dinner for 120 guests at $65 per person on 12/24/2026", "allow", [], None),
     ],
 )

@@ -58,7 +58,11 @@ CAUGHT = [
     # --- off-platform payment only ---------------------------------------------------------------
     ("Venmo me the deposit and we're good", "warn", [PAY], []),
     ("Can you send it via Zelle?", "warn", [PAY], []),
-    ("Cash App works, my tag is $janedoe", "warn", [PAY], []),
+    # The $cashtag next to Cash App is how to pay them off the platform: masked like a handle.
+    ("Cash App works, my tag is $janedoe", "block", [PAY, URL], ["$janedoe", "janedoe"]),
+    ("Lets use Venmo @jane-doe", "block", [PAY, URL], ["@jane-doe", "jane-doe", "doe"]),
+    ("PayPal me at paypal.me/janedoe", "block", [PAY, URL], ["paypal.me/janedoe", "janedoe"]),
+    ("@jane.doe-7 on Venmo, $janedoe on Cash App", "block", [PAY, URL], ["jane.doe", "janedoe"]),
     ("PayPal is easier for me", "warn", [PAY], []),
     ("Just wire the money to my account", "warn", [PAY], []),
     ("pay me directly and we both skip the fees", "warn", [PAY], []),

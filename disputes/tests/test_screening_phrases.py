@@ -33,6 +33,21 @@ BLOCKED = [
     ("janesevents dot com", "url", "janesevents"),
     ("janesevents.co.uk", "url", "janesevents"),
     ("find me on instagram @janesevents", "url", "@janesevents"),
+    # Payment handles next to a payment app are contact details too (reported as a link).
+    ("Lets use Venmo @jane-doe", "url", "jane-doe"),
+    ("@jane-doe on Venmo works", "url", "jane-doe"),
+    ("venmo me at @jane_doe22 tonight", "url", "jane_doe22"),
+    ("use venmo, I'm @Jane-Doe-12 there", "url", "Doe-12"),
+    ("my venmo is jane-doe-7", "url", "jane-doe-7"),
+    ("Cash App: $janedoe", "url", "janedoe"),
+    ("send it to $jane_doe on cashapp", "url", "jane_doe"),
+    ("my cashtag is $JaneDoe88", "url", "JaneDoe88"),
+    ("Zelle or Venmo, @janedoe / @jdoe_events", "url", "jdoe_events"),
+    ("paypal.me/janedoe", "url", "janedoe"),
+    # A hyphen or a long tail must not leave part of a social handle readable.
+    ("IG @jane-doe", "url", "-doe"),
+    ("snap: jane-doe", "url", "jane-doe"),
+    ("tiktok @" + "a" * 30 + "zzzz", "url", "zzzz"),
 ]
 
 WARNED = [
@@ -46,6 +61,10 @@ WARNED = [
     "e-transfer works too",
     "I'll give you a discount if you pay me off the app",
     "send the deposit via crypto",
+    "Venmo me the $500 deposit",
+    "I paid $1,200 on PayPal last time",
+    "my venmo is private",
+    "PayPal - 3% fee applies",
 ]
 
 ALLOWED = [
@@ -83,6 +102,8 @@ ALLOWED = [
 KNOWN_GAPS = [
     # (text, expected action) — reported to the lead; the screener misses these today.
     ("j a n e @ g m a i l . c o m", "block"),  # letter-spaced address
+    ("call me at 415 555 O134", "block"),  # letter O for a zero
+    ("venmo @ jane-doe", "block"),  # spaced "@" before a payment handle
 ]
 
 

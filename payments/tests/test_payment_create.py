@@ -374,3 +374,66 @@ def test_stripe_is_called_outside_any_transaction(organizer, organizer_client, m
     assert depth == 0
     assert kwargs["payment_id"] == Payment.objects.get().pk
     assert kwargs["booking_id"] == booking.pk
+
+
+def test_intent_created_for_a_payment_voided_meanwhile_is_canceled_at_stripe(
+    organizer, organizer_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The booking's lines change while Stripe creates the PaymentIntent (the payment has no
+    intent id yet, so voiding it could not cancel one): the new intent must not stay payable."""
+    from payments import stripe_client
+    from vendors.tests.factories import ServiceVendorFactory
+
+    booking = ready_booking(organizer=organizer)
+    canceled_at_stripe = []
+    monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled_at_stripe.append)
+
+    def create_while_lines_change(**kwargs):
+        Booking.objects.get(pk=booking.pk).add_vendor(
+            actor=organizer, vendor=ServiceVendorFactory(), proposed_price_cents=9_000
+        )
+        return stripe_client.CreatedIntent(id="pi_raced_1", client_secret="s", status="x")
+
+    monkeypatch.setattr(stripe_client, "create_payment_intent", create_while_lines_change)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = create(organizer_client, booking)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "canceled"
+    assert Payment.objects.get().status == Payment.Status.CANCELED
+    assert canceled_at_stripe == ["pi_raced_1"]
+
+
+def test_a_new_key_replaces_a_deposit_abandoned_before_its_intent_existed(
+    organizer, organizer_client, monkeypatch
+):
+    """A request died between its phases and its key is lost: the pending payment has no
+    PaymentIntent (nothing to pay, it never fails), so it must not block the booking forever."""
+    from payments import stripe_client
+
+    monkeypatch.setattr(
+        stripe_client,
+        "create_payment_intent",
+        lambda **kwargs: stripe_client.CreatedIntent(id="pi_new_1", client_secret="s", status="x"),
+    )
+    booking = ready_booking(organizer=organizer)
+    abandoned = _in_flight(organizer, booking, "lost-key", age_seconds=600)
+
+    response = create(organizer_client, booking, key="fresh-key")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["id"] != str(abandoned.pk)
+    abandoned.refresh_from_db()
+    assert abandoned.status == Payment.Status.CANCELED
+    assert Payment.objects.filter(status=Payment.Status.PENDING).count() == 1
+
+
+def test_a_new_key_still_waits_for_a_deposit_whose_request_is_running(organizer, organizer_client):
+    booking = ready_booking(organizer=organizer)
+    running = _in_flight(organizer, booking, "running", age_seconds=5)
+
+    response = create(organizer_client, booking, key="other")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["payment_id"] == str(running.pk)

@@ -16,6 +16,7 @@ from payments.tests.factories import (
     event_body,
     intent_object,
     post_event,
+    ready_booking,
     sign,
 )
 
@@ -401,3 +402,162 @@ def test_replay_by_ids_and_unknown_ids(api_client, monkeypatch):
         call_command("replay_webhook_events", "--ids", "evt_nope")
     call_command("replay_webhook_events", "--ids", "evt_ids")
     assert WebhookEvent.objects.get().outcome == "processed"
+
+
+# --- a failed deposit priced on old lines (review) -------------------------------------------
+
+
+def _fail(api_client, payment):
+    failed_obj = intent_object(
+        payment,
+        status="requires_payment_method",
+        last_payment_error={"code": "card_declined", "message": "Your card was declined."},
+    )
+    assert post_event(api_client, event_body(FAILED, failed_obj)).json()["outcome"] == "processed"
+
+
+def test_failed_deposit_priced_on_old_lines_is_not_applied_after_a_line_change(
+    api_client, monkeypatch
+):
+    """A failed PaymentIntent can still be paid with another card. Once the booking's lines
+    changed, its (old) amount must not pay the booking: it is voided like a pending one."""
+    from payments import stripe_client
+
+    canceled_at_stripe = []
+    monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled_at_stripe.append)
+    payment = PaymentFactory(booking=ready_booking(prices=(500_000, 150_000, 50_000)))
+    _fail(api_client, payment)
+    booking = payment.booking
+    line = booking.vendors.get(role="service", proposed_price_cents=50_000)
+    booking.remove_vendor(actor=booking.organizer, line=line)
+    booking = Booking.objects.get(pk=booking.pk)
+    assert booking.status == Booking.Status.READY
+    assert booking.deposit_cents != payment.amount_cents
+
+    # The organizer retries the old intent with another card: the money is not applied.
+    response = post_event(api_client, succeeded_body(payment))
+
+    assert response.json()["outcome"] == "mismatch"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELED
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.READY
+    assert not LedgerEntry.objects.filter(payment=payment).exists()
+    assert not Payout.objects.filter(payment=payment).exists()
+
+
+def test_canceling_a_booking_voids_its_failed_deposit_at_stripe(
+    api_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from payments import stripe_client
+
+    canceled_at_stripe = []
+    monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled_at_stripe.append)
+    payment = PaymentFactory()
+    _fail(api_client, payment)
+    booking = Booking.objects.get(pk=payment.booking_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking.cancel(actor=booking.organizer, reason="")
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELED
+    assert canceled_at_stripe == [payment.stripe_payment_intent_id]
+
+
+def test_success_voids_the_bookings_other_live_deposits(
+    api_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The first deposit failed, a second was started, then the first was paid with another
+    card: the booking is paid, so the second must not stay payable (a double charge)."""
+    from payments import stripe_client
+
+    canceled_at_stripe = []
+    monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled_at_stripe.append)
+    first = PaymentFactory()
+    _fail(api_client, first)
+    second = PaymentFactory(booking=first.booking)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_event(api_client, succeeded_body(first))
+
+    assert response.json()["outcome"] == "processed"
+    second.refresh_from_db()
+    assert second.status == Payment.Status.CANCELED
+    assert canceled_at_stripe == [second.stripe_payment_intent_id]
+
+
+def test_staff_webhook_event_api_never_shows_the_client_secret(api_client, admin_client_api):
+    # Real payment_intent events carry the PaymentIntent's client_secret; it is the paying
+    # organizer's alone, so the staff view of stored events masks it (as the console does).
+    payment = PaymentFactory()
+    secret = f"{payment.stripe_payment_intent_id}_secret_abc123"
+    body = event_body(
+        SUCCEEDED, intent_object(payment, client_secret=secret), event_id="evt_with_secret"
+    )
+    assert post_event(api_client, body).status_code == 200
+
+    listed = admin_client_api.get("/api/v1/admin/webhook-events").json()["results"]
+    event_id = WebhookEvent.objects.get(stripe_event_id="evt_with_secret").pk
+    detail = admin_client_api.get(f"/api/v1/admin/webhook-events/{event_id}").json()
+    for shown in (listed[0], detail):
+        assert shown["stripe_event_id"] == "evt_with_secret"
+        assert secret not in str(shown)
+        assert shown["payload"]["data"]["object"]["id"] == payment.stripe_payment_intent_id
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_success_racing_an_organizer_cancel_ends_in_one_consistent_state(monkeypatch, attempt):
+    from payments import stripe_client
+    from payments.management.commands.check_ledger import find_discrepancies
+    from strathwell.exceptions import InvalidTransition
+
+    monkeypatch.setattr(stripe_client, "cancel_payment_intent", lambda intent_id: None)
+    payment = PaymentFactory()
+    body = succeeded_body(payment)
+    header = sign(body)
+    barrier = threading.Barrier(2)
+    outcomes, errors = {}, []
+
+    def deliver():
+        try:
+            barrier.wait(timeout=30)
+            outcomes["event"] = post_event(Client(), body, header).json()["outcome"]
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def cancel():
+        try:
+            barrier.wait(timeout=30)
+            booking = Booking.objects.get(pk=payment.booking_id)
+            booking.cancel(actor=booking.organizer, reason="changed our minds")
+            outcomes["cancel"] = "canceled"
+        except InvalidTransition:
+            outcomes["cancel"] = "refused"
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver), threading.Thread(target=cancel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors
+    payment.refresh_from_db()
+    booking = Booking.objects.get(pk=payment.booking_id)
+    if outcomes["cancel"] == "canceled":
+        assert outcomes["event"] == "mismatch"
+        assert booking.status == Booking.Status.CANCELED
+        assert payment.status == Payment.Status.CANCELED
+        assert not LedgerEntry.objects.filter(payment=payment).exists()
+    else:
+        assert outcomes["event"] == "processed"
+        assert booking.status == Booking.Status.PAID
+        assert payment.status == Payment.Status.SUCCEEDED
+        assert Payout.objects.filter(payment=payment).count() == 4
+    assert find_discrepancies()[1] == []

@@ -67,20 +67,28 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 def _validation_details(detail) -> dict:
-    """DRF validation detail → {field: [messages]} (non-dict errors under non_field_errors)."""
+    """DRF validation detail → {field: [messages]} (non-dict errors under non_field_errors).
 
-    def flatten(value):
+    Every value is a flat list of strings, as the contract says: errors of a nested object or
+    of a list's items keep their place as a prefix of the message (`vendors`:
+    `["1.proposed_price_cents: A whole number of cents …"]`)."""
+
+    def messages(value, path=()):
         if isinstance(value, dict):
-            return {k: flatten(v) for k, v in value.items()}
-        if isinstance(value, list):
-            if all(not isinstance(v, dict | list) for v in value):
-                return [str(v) for v in value]
-            return [flatten(v) for v in value]
-        return [str(value)]
+            for key, nested in value.items():
+                yield from messages(nested, (*path, str(key)))
+        elif isinstance(value, list):
+            for index, nested in enumerate(value):
+                if isinstance(nested, dict | list):  # a list serializer's per-item errors
+                    yield from messages(nested, (*path, str(index)))
+                else:
+                    yield from messages(nested, path)
+        else:
+            yield f"{'.'.join(path)}: {value}" if path else str(value)
 
     if isinstance(detail, dict):
-        return {k: flatten(v) for k, v in detail.items()}
-    return {"non_field_errors": flatten(detail if isinstance(detail, list) else [detail])}
+        return {str(k): list(messages(v)) for k, v in detail.items()}
+    return {"non_field_errors": list(messages(detail if isinstance(detail, list) else [detail]))}
 
 
 def _first_message(details: dict) -> str | None:

@@ -11,12 +11,14 @@ from django.db import models
 from strathwell.api.middleware import current_request_ip
 
 SECRET_MARKERS = ("password", "secret", "token", "jti", "api_key", "signature")
+# Keys that are credentials only as a whole word ("access"/"refresh": the session JWTs).
+SECRET_KEYS = frozenset({"access", "refresh", "authorization"})
 MASK = "***"
 
 
 def _is_secret(key: str) -> bool:
     key = key.lower()
-    return any(marker in key for marker in SECRET_MARKERS)
+    return key in SECRET_KEYS or any(marker in key for marker in SECRET_MARKERS)
 
 
 def mask_secrets(value):

@@ -187,6 +187,9 @@ READ_ONLY_MODE = env.bool("READ_ONLY_MODE", default=False)
 # --- REST framework -------------------------------------------------------------------------
 THROTTLE_AUTH_RATE = env.str("THROTTLE_AUTH_RATE", default="20/min")
 THROTTLE_USER_RATE = env.str("THROTTLE_USER_RATE", default="1000/min")
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is the
+# client's own words and rate limits key on REMOTE_ADDR (else rotating it bypasses them).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["strathwell.api.authentication.JWTAuthentication"],
@@ -198,6 +201,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "strathwell.api.schema.EnvelopeAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["strathwell.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": THROTTLE_AUTH_RATE, "user": THROTTLE_USER_RATE},
+    "NUM_PROXIES": NUM_PROXIES,
     "EXCEPTION_HANDLER": "strathwell.api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

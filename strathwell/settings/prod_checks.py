@@ -36,6 +36,9 @@ def validate_prod_settings(s: dict) -> None:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must list the served host names when APP_ENV=prod."
         )
+    if s.get("ENABLE_DEMO_OPS"):
+        # seed-demo creates a superuser with the published demo password.
+        raise ImproperlyConfigured("ENABLE_DEMO_OPS must be false when APP_ENV=prod.")
 
 
 def apply_prod_settings(s: dict) -> None:

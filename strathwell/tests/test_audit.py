@@ -92,6 +92,19 @@ def test_mask_secrets_is_recursive():
     }
 
 
+def test_mask_secrets_masks_session_tokens():
+    # The auth endpoints' body shape {user, access, refresh}: the JWTs are credentials.
+    masked = mask_secrets(
+        {"user": {"email": "a@b.c"}, "access": "eyJ.a", "refresh": "eyJ.b", "Authorization": "x"}
+    )
+    assert masked == {
+        "user": {"email": "a@b.c"},
+        "access": "***",
+        "refresh": "***",
+        "Authorization": "***",
+    }
+
+
 def test_snapshot_is_json_safe():
     user = UserFactory()
     data = snapshot(user)

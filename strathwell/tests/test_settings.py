@@ -48,6 +48,8 @@ def run_django(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
         ({"CORS_ORIGINS": "https://app.strathwell.com,*"}, "CORS_ORIGINS"),
         ({"DATABASE_URL": ""}, "DATABASE_URL"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        # Demo seeding creates a superuser whose password is printed in the README.
+        ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
     ],
 )
 def test_prod_refuses_unsafe_value(override, variable):
