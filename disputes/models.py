@@ -290,7 +290,16 @@ class Dispute(models.Model):
             ).order_by("id")
             for payout in [*held, *locked_payouts]:
                 payout.reverse(actor=actor, reason=reason)
-        # ADJUSTED: the held payouts stay held; staff release or reverse each one.
+        else:  # ADJUSTED: the held payouts stay held; staff release or reverse each one.
+            if self.booking.status == "completed":
+                # Completion payouts stayed locked while the dispute was open; nothing else
+                # would ever move them, so they join the held ones in the staff queue.
+                for payout in Payout.objects.filter(
+                    booking_id=self.booking_id,
+                    kind=Payout.Kind.COMPLETION,
+                    status=Payout.Status.LOCKED,
+                ).order_by("id"):
+                    payout.hold(actor=actor, reason=reason, dispute=self)
 
     def _send(self, *, actor, action: str, before, reason: str = "") -> None:
         from disputes.signals import dispute_transitioned

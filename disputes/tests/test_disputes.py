@@ -403,6 +403,26 @@ def test_adjusted_leaves_held_payouts_for_staff_to_settle_one_by_one(make_client
     ledger_ok()
 
 
+def test_adjusted_puts_locked_completion_payouts_of_a_completed_booking_in_the_staff_queue(
+    make_client, admin_client_api
+):
+    booking = paid_booking()
+    dispute_id = open_and_review(make_client(booking.organizer), admin_client_api, booking)
+    booking.start(actor=booking.organizer)
+    booking.complete(actor=booking.organizer)  # completion payouts stay locked: dispute open
+    assert patch(admin_client_api, dispute_id, "adjusted", "Partial credit").status_code == 200
+
+    completions = payouts_of(booking, kind=Payout.Kind.COMPLETION)
+    assert completions and all(p.status == Payout.Status.HELD for p in completions)
+    assert all(str(p.held_by_dispute_id) == dispute_id for p in completions)
+    # Staff settle each: a release makes it payable (the booking is completed).
+    response = admin_client_api.post(
+        f"/api/v1/admin/payouts/{completions[0].pk}/release", {"reason": "agreed"}, **CONFIRM
+    )
+    assert response.status_code == 200 and response.json()["status"] == "eligible"
+    ledger_ok()
+
+
 @pytest.mark.parametrize(
     "path, status",
     [
