@@ -21,3 +21,6 @@ STRIPE_SECRET_KEY = "sk_test_strathwell"
 STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
 ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
 MEDIA_ROOT = "/tmp/strathwell-test-media"
+# Static files come from the app finders in tests (no collectstatic run).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
