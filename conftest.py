@@ -16,6 +16,12 @@ def _clear_cache():
 
 
 @pytest.fixture
+def read_only(settings):
+    """READ_ONLY_MODE on for this test (read at request time)."""
+    settings.READ_ONLY_MODE = True
+
+
+@pytest.fixture
 def api_client():
     return APIClient()
 

@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -90,8 +90,6 @@ class LogoutView(APIView):
         serializer = s.RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if not revoke_refresh_token(serializer.validated_data["refresh"], user=request.user):
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError({"refresh": ["This refresh token does not belong to you."]})
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -5,7 +5,7 @@
 - Without STRIPE_SECRET_KEY: starts localstripe (a Stripe-compatible server) on loopback,
   points STRIPE_API_BASE at it and registers this server's webhook URL and secret with it, so a
   PaymentIntent confirmed there produces a real signed webhook to us.
-- Seeds the demo world (`manage.py seed_demo`, when present) and prints the demo logins.
+- Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
 - Runs Django's development server until Ctrl-C, then stops localstripe.
 """
 
@@ -23,17 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 def manage(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
-
-
-def has_command(name: str, env: dict) -> bool:
-    out = subprocess.run(
-        [sys.executable, "manage.py", "help", "--commands"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return name in out.split()
 
 
 def main() -> int:
@@ -61,8 +50,7 @@ def main() -> int:
         print(f"localstripe on {stripe_server.url}; webhooks go to {webhook_url}")
 
     try:
-        if has_command("seed_demo", env):
-            manage("seed_demo", env=env)
+        manage("seed_demo", env=env)
         print(
             f"\nStrathwell API on http://{args.host}:{args.port}/api/v1/  "
             f"(docs: /api/docs/, admin: /admin/)"

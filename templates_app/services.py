@@ -1,12 +1,13 @@
 """Admin authoring of templates: each mutation is one transaction that writes one AuditLog row
-with before/after snapshots including the items (through the audit core's `admin_action`)."""
+with before/after snapshots including the items (the audit core's `audited_change`, which
+records the model's own `Template.audit_snapshot()`)."""
 
 from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from strathwell.audit.services import log_admin_action
+from strathwell.audit.services import audited_change
 from strathwell.exceptions import DomainValidationError
 from templates_app.models import Template, TemplateItem
 
@@ -23,11 +24,18 @@ TEMPLATE_FIELDS = (
 )
 
 
-def _slug_taken() -> DomainValidationError:
-    return DomainValidationError(
-        "slug: a template with this slug already exists.",
-        details={"slug": ["A template with this slug already exists."]},
-    )
+@contextmanager
+def _taken_slug_refused():
+    """A slug taken meanwhile (the unique constraint fires) is the 400 the serializer gives."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "slug" in str(exc):
+            raise DomainValidationError(
+                "slug: a template with this slug already exists.",
+                details={"slug": ["A template with this slug already exists."]},
+            ) from exc
+        raise
 
 
 def unique_slug(title: str) -> str:
@@ -46,42 +54,16 @@ def _replace_items(template: Template, items: list[dict]) -> None:
     )
 
 
-@contextmanager
-def _audited(template: Template | None, *, actor, action: str, reason: str = ""):
-    """Snapshot (with items) before, run the block, snapshot after, send `admin_action`.
-    Use inside the transaction. The block yields a one-element list to hand back the target
-    (a new template on create)."""
-    before = template.audit_snapshot() if template is not None else None
-    pk = template.pk if template is not None else None
-    holder = [template]
-    yield holder
-    pk = pk or holder[0].pk  # Model.delete() clears the instance's pk
-    current = Template.objects.filter(pk=pk).first()
-    log_admin_action(
-        actor=actor,
-        action=action,
-        target=current if current is not None else ("templates_app.template", pk),
-        before=before,
-        after=current.audit_snapshot() if current is not None else None,
-        reason=reason,
-        sender=Template,
-    )
-
-
 def create_template(*, actor, data: dict) -> Template:
     data = dict(data)
     items = data.pop("items", [])
-    try:
-        with transaction.atomic(), _audited(None, actor=actor, action="template.create") as held:
-            if not data.get("slug"):
-                data["slug"] = unique_slug(data["title"])
-            template = Template.objects.create(**data)
+    with _taken_slug_refused(), transaction.atomic():
+        if not data.get("slug"):
+            data["slug"] = unique_slug(data["title"])
+        template = Template(**data)
+        with audited_change(template, actor=actor, action="template.create"):
+            template.save(force_insert=True)
             _replace_items(template, items)
-            held[0] = template
-    except IntegrityError as exc:
-        if "slug" in str(exc):
-            raise _slug_taken() from exc
-        raise
     return template
 
 
@@ -89,22 +71,17 @@ def update_template(*, template: Template, actor, data: dict) -> Template:
     """Change fields; `items`, when given, replaces every item. Locks the template row."""
     data = dict(data)
     items = data.pop("items", None)
-    try:
-        with transaction.atomic():
-            locked = Template.objects.select_for_update().get(pk=template.pk)
-            with _audited(locked, actor=actor, action="template.update"):
-                fields = [name for name in TEMPLATE_FIELDS if name in data]
-                for name in fields:
-                    setattr(locked, name, data[name])
-                if fields:
-                    locked.save(update_fields=[*fields, "updated_at"])
-                if items is not None:
-                    _replace_items(locked, items)
-                    locked.save(update_fields=["updated_at"])
-    except IntegrityError as exc:
-        if "slug" in str(exc):
-            raise _slug_taken() from exc
-        raise
+    with _taken_slug_refused(), transaction.atomic():
+        locked = Template.objects.select_for_update().get(pk=template.pk)
+        with audited_change(locked, actor=actor, action="template.update"):
+            fields = [name for name in TEMPLATE_FIELDS if name in data]
+            for name in fields:
+                setattr(locked, name, data[name])
+            if fields:
+                locked.save(update_fields=[*fields, "updated_at"])
+            if items is not None:
+                _replace_items(locked, items)
+                locked.save(update_fields=["updated_at"])
     return locked
 
 
@@ -112,5 +89,5 @@ def delete_template(*, template: Template, actor) -> None:
     """Delete with its items; bookings made from it keep their data (template → NULL)."""
     with transaction.atomic():
         locked = Template.objects.select_for_update().get(pk=template.pk)
-        with _audited(locked, actor=actor, action="template.delete"):
+        with audited_change(locked, actor=actor, action="template.delete"):
             locked.delete()

@@ -43,6 +43,9 @@ class Vendor(models.Model):
         VerificationStatus.APPROVED: set(),
     }
 
+    # The one profile relation of each vendor type.
+    PROFILE_FIELDS = {VendorType.VENUE: "venue_profile", VendorType.SERVICE: "service_profile"}
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="vendor"
@@ -90,9 +93,9 @@ class Vendor(models.Model):
     @property
     def profile(self):
         """The profile matching `vendor_type` (None if missing)."""
-        name = "venue_profile" if self.vendor_type == self.VendorType.VENUE else "service_profile"
+        name = self.PROFILE_FIELDS.get(self.vendor_type)
         try:
-            return getattr(self, name)
+            return getattr(self, name) if name else None
         except (VenueProfile.DoesNotExist, ServiceProfile.DoesNotExist):
             return None
 

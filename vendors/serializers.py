@@ -26,17 +26,11 @@ class ServiceProfileSerializer(serializers.ModelSerializer):
         fields = ["category", "service_area", "base_price_cents"]
 
 
-PROFILE_FIELD = {
-    Vendor.VendorType.VENUE: "venue_profile",
-    Vendor.VendorType.SERVICE: "service_profile",
-}
-
-
 def check_profile_matches(attrs: dict, vendor_type: str, *, required: bool) -> None:
     """The one profile matching vendor_type: the other one is refused, the matching one is
     required on onboarding. Errors name the field."""
-    expected = PROFILE_FIELD[vendor_type]
-    other = next(f for t, f in PROFILE_FIELD.items() if t != vendor_type)
+    expected = Vendor.PROFILE_FIELDS[vendor_type]
+    other = next(f for t, f in Vendor.PROFILE_FIELDS.items() if t != vendor_type)
     errors = {}
     if attrs.get(other) is not None:
         errors[other] = [f"A {vendor_type} vendor has a {expected}, not a {other}."]

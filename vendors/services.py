@@ -6,13 +6,9 @@ from django.db import IntegrityError, transaction
 from disputes.services import screen_user_text
 from strathwell.exceptions import AlreadyExists
 from strathwell.uploads.services import claim_uploaded_keys
-from vendors.models import ServiceProfile, Vendor, VenueProfile
+from vendors.models import Vendor
 from vendors.signals import vendor_profile_changed
 
-PROFILE_MODELS = {
-    Vendor.VendorType.VENUE: ("venue_profile", VenueProfile),
-    Vendor.VendorType.SERVICE: ("service_profile", ServiceProfile),
-}
 VENDOR_EDITABLE_FIELDS = ("business_name", "description", "city", "photo_keys")
 
 
@@ -32,7 +28,8 @@ def onboard_vendor(*, user, data: dict) -> Vendor:
         user=user, text=data.get("description", ""), field="description", context_type="profile"
     )
     vendor_type = data["vendor_type"]
-    profile_field, profile_model = PROFILE_MODELS[vendor_type]
+    profile_field = Vendor.PROFILE_FIELDS[vendor_type]
+    profile_model = Vendor._meta.get_field(profile_field).related_model
     try:
         with transaction.atomic():
             vendor = Vendor.objects.create(
@@ -90,8 +87,7 @@ def update_own_vendor(*, vendor: Vendor, actor, data: dict) -> Vendor:
                 fields.append(name)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
-        profile_field, _ = PROFILE_MODELS[locked.vendor_type]
-        profile_data = data.get(profile_field) or {}
+        profile_data = data.get(Vendor.PROFILE_FIELDS[locked.vendor_type]) or {}
         if profile_data:
             profile = locked.profile
             for name, value in profile_data.items():

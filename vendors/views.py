@@ -114,24 +114,24 @@ class AdminVendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         return Vendor.objects.with_profiles().select_related("user").order_by("-created_at", "id")
 
+    def _verify(self, request, serializer_class, method_name: str) -> Response:
+        """Validate the notes, call the vendor's transition, answer the vendor re-read."""
+        vendor = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        getattr(vendor, method_name)(actor=request.user, notes=serializer.validated_data["notes"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=vendor.pk)).data)
+
     @extend_schema(
         request=s.ApproveSerializer, responses={200: s.AdminVendorSerializer}, tags=["admin"]
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        vendor = self.get_object()
-        serializer = s.ApproveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        vendor.approve(actor=request.user, notes=serializer.validated_data["notes"])
-        return Response(self.get_serializer(self.get_queryset().get(pk=vendor.pk)).data)
+        return self._verify(request, s.ApproveSerializer, "approve")
 
     @extend_schema(
         request=s.NeedsChangesSerializer, responses={200: s.AdminVendorSerializer}, tags=["admin"]
     )
     @action(detail=True, methods=["post"], url_path="needs-changes")
     def needs_changes(self, request, pk=None):
-        vendor = self.get_object()
-        serializer = s.NeedsChangesSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        vendor.request_changes(actor=request.user, notes=serializer.validated_data["notes"])
-        return Response(self.get_serializer(self.get_queryset().get(pk=vendor.pk)).data)
+        return self._verify(request, s.NeedsChangesSerializer, "request_changes")

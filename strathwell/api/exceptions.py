@@ -23,6 +23,8 @@ class ConfirmationRequired(exceptions.APIException):
 
 
 class ReadOnlyMode(exceptions.APIException):
+    """Answered by `ReadOnlyModeMiddleware` before any view runs."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "read_only_mode"
     default_detail = "The service is in read-only mode; writes are temporarily disabled."

@@ -3,7 +3,7 @@ import contextvars
 from django.conf import settings
 from django.http import JsonResponse
 
-from strathwell.api.exceptions import error_body
+from strathwell.api.exceptions import ReadOnlyMode, error_body
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Stripe must still be able to tell us about money; sessions keep working.
@@ -40,11 +40,8 @@ class ReadOnlyModeMiddleware:
                 and request.path.rstrip("/") not in READ_ONLY_EXEMPT_PATHS
             ):
                 return JsonResponse(
-                    error_body(
-                        "read_only_mode",
-                        "The service is in read-only mode; writes are temporarily disabled.",
-                    ),
-                    status=503,
+                    error_body(ReadOnlyMode.default_code, ReadOnlyMode.default_detail),
+                    status=ReadOnlyMode.status_code,
                 )
             return self.get_response(request)
         finally:

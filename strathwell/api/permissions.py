@@ -3,6 +3,7 @@
 from rest_framework.permissions import BasePermission
 
 from strathwell.api.exceptions import ConfirmationRequired
+from strathwell.exceptions import SubscriptionRequired
 
 CONFIRM_HEADER = "X-Confirm-Action"
 
@@ -39,23 +40,11 @@ class IsVendorUser(BasePermission):
         return bool(user and user.is_authenticated and user.is_vendor)
 
 
-class ConfirmAction(BasePermission):
-    """Permission-class form of `require_confirmation`, for whole admin endpoints."""
-
-    def has_permission(self, request, view):
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return True
-        require_confirmation(request)
-        return True
-
-
 class HasActiveSubscription(BasePermission):
     """Organizers need an active subscription (else 403 `subscription_required`); admins pass
     every gate. Combine with a role permission: this one only gates organizers."""
 
     def has_permission(self, request, view):
-        from strathwell.exceptions import SubscriptionRequired
-
         user = request.user
         if not (user and user.is_authenticated):
             return False

@@ -1,10 +1,9 @@
 from django.dispatch import receiver
 
-from strathwell.audit.signals import admin_action, state_transitioned
+from strathwell.audit.signals import admin_action
 
 
 @receiver(admin_action, dispatch_uid="audit:admin_action")
-@receiver(state_transitioned, dispatch_uid="audit:state_transitioned")
 def record_audit_log(
     sender, *, action, target, actor=None, before=None, after=None, reason="", **kwargs
 ):

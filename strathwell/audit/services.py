@@ -53,6 +53,15 @@ def snapshot(instance: models.Model | None, fields: list[str] | None = None) -> 
     return mask_secrets(data)
 
 
+def audit_snapshot(instance: models.Model | None) -> dict | None:
+    """What the audit trail records of an object: its model's own `audit_snapshot()` when it has
+    one (a vendor with its profile, a template with its items), else `snapshot(instance)`."""
+    if instance is None:
+        return None
+    own = getattr(instance, "audit_snapshot", None)
+    return own() if callable(own) else snapshot(instance)
+
+
 def write_audit_log(*, actor, action, target, before=None, after=None, reason=""):
     from strathwell.audit.models import AuditLog
 
@@ -93,11 +102,14 @@ def log_admin_action(*, actor, action, target, before=None, after=None, reason="
 def audited_change(instance: models.Model, *, actor, action: str, reason: str = ""):
     """Admin mutation with before/after: snapshot, run the block, re-read, snapshot, audit.
 
-    Use inside the transaction of the change. Deleting the instance in the block records
+    Use inside the transaction of the change. Snapshots are `audit_snapshot()`. An unsaved
+    instance (the block adds it) records `before=None`; deleting it in the block records
     `after=None`."""
-    before = snapshot(instance)
-    pk = instance.pk
+    before = None if instance._state.adding else audit_snapshot(instance)
+    pk = instance.pk  # read now: Model.delete() clears it
     yield instance
+    if pk is None:  # an add with a database-assigned key
+        pk = instance.pk
     model = type(instance)
     current = model._base_manager.filter(pk=pk).first()
     log_admin_action(
@@ -105,6 +117,6 @@ def audited_change(instance: models.Model, *, actor, action: str, reason: str = 
         action=action,
         target=(model._meta.label_lower, pk) if current is None else current,
         before=before,
-        after=snapshot(current),
+        after=audit_snapshot(current),
         reason=reason,
     )

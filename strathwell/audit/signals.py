@@ -1,18 +1,16 @@
 """Domain signals the audit trail listens to.
 
-Model methods send a domain signal (these, or an app's own signal connected with
-`connect_audited`) carrying `actor`, `action`, `target`, `before`, `after` and `reason`; the one
-receiver in `receivers.py` writes the AuditLog row inside the sender's transaction. Signals are
-sent with `send()` (never `send_robust()`), so a failed audit write rolls the change back.
+Model methods send their app's own domain signal (connected with `connect_audited`), admin
+mutations send `admin_action`; each carries `actor`, `action`, `target`, `before`, `after` and
+`reason`, and the one receiver in `receivers.py` writes the AuditLog row inside the sender's
+transaction. Signals are sent with `send()` (never `send_robust()`), so a failed audit write
+rolls the change back.
 """
 
 from django.dispatch import Signal
 
 # An admin mutation: kwargs actor, action, target, before, after, reason.
 admin_action = Signal()
-
-# A state transition of a domain object: same kwargs (before/after hold at least the status).
-state_transitioned = Signal()
 
 
 def connect_audited(signal: Signal) -> None:

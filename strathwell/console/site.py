@@ -13,6 +13,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
+from strathwell.console.display import format_cents
 from strathwell.console.mixins import read_only_mode
 
 
@@ -79,9 +80,7 @@ def _humanize(key) -> str:
 
 def _format(key, value) -> str:
     if str(key).endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
-        sign = "-" if value < 0 else ""
-        major, minor = divmod(abs(value), 100)
-        return f"{sign}{major:,}.{minor:02d}"
+        return format_cents(value)
     return str(value)
 
 

@@ -283,7 +283,6 @@ def _vendor(row, admin, result: SeedResult):
     vendor = Vendor.objects.filter(user=user).first()
     if vendor is not None:
         return vendor
-    profile_field = "venue_profile" if vendor_type == "venue" else "service_profile"
     vendor = onboard_vendor(
         user=user,
         data={
@@ -291,7 +290,7 @@ def _vendor(row, admin, result: SeedResult):
             "business_name": business,
             "description": f"{business}: trusted by Austin event planners since 2015.",
             "city": city,
-            profile_field: dict(profile),
+            Vendor.PROFILE_FIELDS[vendor_type]: dict(profile),
         },
     )
     result.created["vendors"] += 1

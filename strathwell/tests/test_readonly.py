@@ -6,11 +6,6 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def read_only(settings):
-    settings.READ_ONLY_MODE = True
-
-
 def test_writes_answer_503_read_only_mode(read_only, api_client):
     response = api_client.post(
         "/api/v1/auth/signup",

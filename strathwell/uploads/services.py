@@ -226,19 +226,15 @@ def local_signature(upload: Upload, *, expires: int) -> str:
     return signing.Signer(salt=LOCAL_SIGNING_SALT).signature(value)
 
 
-def _refuse(message: str):
-    return DomainPermissionDenied(message)
-
-
 def verify_local_url(upload: Upload | None, *, expires: str | None, signature: str | None):
     """403 unless the URL was signed by us for exactly this upload and has not expired."""
     if upload is None or not expires or not signature or not expires.isdigit():
-        raise _refuse("The upload URL is not valid.")
+        raise DomainPermissionDenied("The upload URL is not valid.")
     expected = local_signature(upload, expires=int(expires))
     if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise _refuse("The upload URL is not valid.")
+        raise DomainPermissionDenied("The upload URL is not valid.")
     if int(expires) < time.time():
-        raise _refuse("The upload URL has expired; ask for a new one.")
+        raise DomainPermissionDenied("The upload URL has expired; ask for a new one.")
 
 
 def _too_large(upload: Upload) -> DomainValidationError:

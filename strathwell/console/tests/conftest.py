@@ -15,8 +15,3 @@ def staff_client(staff):
     client = Client()
     client.force_login(staff)
     return client
-
-
-@pytest.fixture
-def read_only(settings):
-    settings.READ_ONLY_MODE = True
