@@ -37,6 +37,11 @@ def percent_of(amount_cents: int, percent: int) -> int:
     return (amount_cents * percent + 50) // 100
 
 
+def _is_valid_price(cents) -> bool:
+    """A price in whole cents: an int in (0, MAX_PRICE_CENTS]."""
+    return isinstance(cents, int) and 0 < cents <= MAX_PRICE_CENTS
+
+
 def _venue_capacity(vendor) -> int | None:
     """The venue's guest capacity, or None when the vendor has no venue profile."""
     try:
@@ -88,9 +93,15 @@ class Booking(models.Model):
         {Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID, Status.IN_PROGRESS}
     )
     FORCE_COMPLETABLE = frozenset({Status.PAID, Status.IN_PROGRESS})
-    # mark_paid on a booking already past payment is a no-op (webhooks are redelivered).
+    # Paid and not canceled: the deposit is in (`is_paid_or_later`). mark_paid on such a
+    # booking is a no-op (webhooks are redelivered).
     ALREADY_PAID = frozenset({Status.PAID, Status.IN_PROGRESS, Status.COMPLETED})
     EDITABLE_FIELDS = ("title", "event_date", "guest_count", "notes")
+    # Never sent to its vendors: a draft, or a draft canceled before it was submitted. Vendors
+    # are not shown it (the bookings list, disputes), not even that it exists.
+    UNSENT_TO_VENDORS = models.Q(status=Status.DRAFT) | models.Q(
+        status=Status.CANCELED, submitted_at__isnull=True
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organizer = models.ForeignKey(
@@ -144,6 +155,12 @@ class Booking(models.Model):
     def __str__(self):
         return f"{self.title} ({self.status})"
 
+    @property
+    def is_paid_or_later(self) -> bool:
+        """Paid, in progress or completed: its money exists (payouts may be requested,
+        disputes opened)."""
+        return self.status in self.ALREADY_PAID
+
     # --- derived money ---------------------------------------------------------------------
     # Computed from `self.vendors.all()`, so a `prefetch_related("vendors")` makes them free.
 
@@ -180,9 +197,7 @@ class Booking(models.Model):
         future, guest count within the venue's capacity, published template → else 400 with
         field details) and then writes booking and lines in one transaction: all or nothing."""
         lines = list(lines)
-        unapproved = [
-            str(v.pk) for v, _ in lines if v.verification_status != v.VerificationStatus.APPROVED
-        ]
+        unapproved = [str(v.pk) for v, _ in lines if not v.is_approved]
         if unapproved:
             raise VendorNotApproved(
                 "Only approved vendors can be added to a booking.",
@@ -197,7 +212,7 @@ class Booking(models.Model):
             if vendor.pk in seen:
                 vendor_errors.append(f"Vendor {vendor.pk} is listed more than once.")
             seen.add(vendor.pk)
-            if not isinstance(price, int) or not 0 < price <= MAX_PRICE_CENTS:
+            if not _is_valid_price(price):
                 vendor_errors.append(
                     f"The proposed price for vendor {vendor.pk} must be a positive whole number "
                     "of cents."
@@ -347,6 +362,16 @@ class Booking(models.Model):
             old = self._move_to(self.Status.AWAITING, verb="reopen")
             self._save_transition(actor=actor, action="booking.reopen", old=old, reason=reason)
 
+    def check_editable(self) -> None:
+        """Details (title, date, guests, notes) change only while the booking is a draft: else
+        InvalidTransition. The API checks it before screening the notes; `update_details`
+        again under the lock."""
+        if self.status != self.Status.DRAFT:
+            raise InvalidTransition(
+                f"Only a draft booking can be edited; this one is {self.status}.",
+                details={"status": self.status, "action": "update"},
+            )
+
     def _lock_line(self, line) -> "BookingVendor":
         try:
             return (
@@ -371,11 +396,7 @@ class Booking(models.Model):
         with transaction.atomic():
             locked = self._lock(self.pk)
             locked._require_organizer(actor)
-            if locked.status != self.Status.DRAFT:
-                raise InvalidTransition(
-                    f"Only a draft booking can be edited; this one is {locked.status}.",
-                    details={"status": locked.status, "action": "update"},
-                )
+            locked.check_editable()
             errors: dict[str, list[str]] = {}
             if "event_date" in changes:
                 self._check_event_date(changes["event_date"], errors)
@@ -414,11 +435,7 @@ class Booking(models.Model):
                     "A booking needs exactly one venue before it can be submitted.",
                     details={"status": old, "action": "submit"},
                 )
-            unapproved = [
-                str(line.vendor_id)
-                for line in lines
-                if line.vendor.verification_status != line.vendor.VerificationStatus.APPROVED
-            ]
+            unapproved = [str(line.vendor_id) for line in lines if not line.vendor.is_approved]
             if unapproved:
                 raise VendorNotApproved(
                     "Some vendors on this booking are no longer approved; replace them first.",
@@ -440,9 +457,7 @@ class Booking(models.Model):
         """Add a vendor line (pending) before payment. A `ready_for_payment` booking goes back
         to `awaiting_vendor_approval` in the same transaction. Returns the new line."""
         errors: dict[str, list[str]] = {}
-        if not isinstance(proposed_price_cents, int) or not (
-            0 < proposed_price_cents <= MAX_PRICE_CENTS
-        ):
+        if not _is_valid_price(proposed_price_cents):
             errors["proposed_price_cents"] = ["The price must be a positive whole number of cents."]
         with transaction.atomic():
             locked = self._lock(self.pk)
@@ -452,7 +467,7 @@ class Booking(models.Model):
                     f"Vendors cannot be added to a booking that is {locked.status}.",
                     details={"status": locked.status, "action": "add_vendor"},
                 )
-            if vendor.verification_status != vendor.VerificationStatus.APPROVED:
+            if not vendor.is_approved:
                 raise VendorNotApproved(
                     "Only approved vendors can be added to a booking.",
                     details={"vendor_id": ["This vendor is not approved."]},
@@ -774,7 +789,7 @@ class BookingVendor(models.Model):
     def counter(self, *, actor, price_cents: int, note: str = "") -> "BookingVendor":
         """That vendor proposes another price (`pending|countered → countered`); the
         organizer may accept it. Countering again replaces the previous counter."""
-        if not isinstance(price_cents, int) or not 0 < price_cents <= MAX_PRICE_CENTS:
+        if not _is_valid_price(price_cents):
             raise DomainValidationError(
                 "The counter price is not valid.",
                 details={"price_cents": ["The price must be a positive whole number of cents."]},
@@ -808,10 +823,7 @@ class BookingVendor(models.Model):
         and the booking awaits vendor answers."""
         booking = Booking._lock(self.booking_id)
         line = booking._lock_line(self)
-        if actor is None or line.vendor.user_id != actor.pk:
-            raise DomainPermissionDenied("Only this line's vendor can answer it.")
-        if line.vendor.verification_status != line.vendor.VerificationStatus.APPROVED:
-            raise VendorNotApproved()
+        line.check_answerer(actor)
         if booking.status != Booking.Status.AWAITING:
             raise InvalidTransition(
                 f"Vendors can only answer a booking that awaits their approval; it is "
@@ -820,6 +832,15 @@ class BookingVendor(models.Model):
             )
         line.booking = booking
         return booking, line
+
+    def check_answerer(self, actor) -> None:
+        """Only this line's vendor answers it (else 403), and only while that vendor is
+        approved (else 403 vendor_not_approved). The API checks it before screening the text;
+        the answer methods again under the lock."""
+        if actor is None or self.vendor.user_id != actor.pk:
+            raise DomainPermissionDenied("Only this line's vendor can answer it.")
+        if not self.vendor.is_approved:
+            raise VendorNotApproved()
 
     def _state_dict(self) -> dict:
         return {

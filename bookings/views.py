@@ -22,7 +22,7 @@ from bookings.filters import BookingFilter
 from bookings.models import Booking, BookingVendor
 from bookings.services import screen_booking_text
 from strathwell.api.permissions import HasActiveSubscription, IsOrganizer
-from strathwell.exceptions import DomainPermissionDenied, InvalidTransition, VendorNotApproved
+from strathwell.exceptions import DomainPermissionDenied
 from vendors.models import Vendor
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -89,14 +89,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         vendor = self.caller_vendor
         if vendor is None:
             return queryset.none()
-        # Vendors see requests once submitted, never an organizer's unsent draft (nor a draft
-        # that was canceled before it was ever sent).
+        # Vendors see requests once submitted, never an organizer's unsent draft.
         on_booking = BookingVendor.objects.filter(booking=OuterRef("pk"), vendor=vendor)
-        return (
-            queryset.filter(Exists(on_booking))
-            .exclude(status=Booking.Status.DRAFT)
-            .exclude(status=Booking.Status.CANCELED, submitted_at__isnull=True)
-        )
+        return queryset.filter(Exists(on_booking)).exclude(Booking.UNSENT_TO_VENDORS)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -127,12 +122,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def _own_line(self, bv_id) -> BookingVendor:
         """The line (scoped booking, else 404) of the calling vendor (else 403), which must be
         approved (else 403 vendor_not_approved)."""
-        booking = self.get_object()
-        line = self._line(booking, bv_id)
-        if line.vendor.user_id != self.request.user.pk:
-            raise DomainPermissionDenied("Only this line's vendor can answer it.")
-        if line.vendor.verification_status != Vendor.VerificationStatus.APPROVED:
-            raise VendorNotApproved()
+        line = self._line(self.get_object(), bv_id)
+        line.check_answerer(self.request.user)
         return line
 
     # --- booking ------------------------------------------------------------------------------
@@ -175,11 +166,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     def partial_update(self, request, pk=None):
         booking = self._organizer_booking()
-        if booking.status != Booking.Status.DRAFT:  # re-checked under lock by the model
-            raise InvalidTransition(
-                f"Only a draft booking can be edited; this one is {booking.status}.",
-                details={"status": booking.status, "action": "update"},
-            )
+        booking.check_editable()  # before screening the notes; re-checked under the lock
         serializer = s.BookingUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)

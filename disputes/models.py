@@ -50,10 +50,6 @@ class Dispute(models.Model):
         Status.REFUNDED: "dispute.refund",
         Status.ADJUSTED: "dispute.adjust",
     }
-    # Money exists only once a booking is paid; a canceled booking's payouts are already held
-    # for staff to settle, so there is nothing for a dispute to freeze.
-    DISPUTABLE_BOOKING_STATUSES = ("paid", "in_progress", "completed")
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     booking = models.ForeignKey(
         "bookings.Booking", on_delete=models.PROTECT, related_name="disputes"
@@ -145,7 +141,9 @@ class Dispute(models.Model):
                 raise DomainPermissionDenied(
                     "Only the booking's organizer or one of its vendors can open a dispute."
                 )
-            if locked_booking.status not in cls.DISPUTABLE_BOOKING_STATUSES:
+            # Money exists only once a booking is paid; a canceled booking's payouts are
+            # already held for staff to settle, so there is nothing for a dispute to freeze.
+            if not locked_booking.is_paid_or_later:
                 raise InvalidTransition(
                     f"A dispute can be opened once the booking is paid; it is "
                     f"{locked_booking.status}.",
@@ -276,14 +274,8 @@ class Dispute(models.Model):
         if self.status == self.Status.RESOLVED:
             for payout in held:
                 payout.release(actor=actor, reason=reason)
-            if self.booking.status == "completed":
-                # Completion payouts stayed locked while the dispute was open.
-                for payout in Payout.objects.filter(
-                    booking_id=self.booking_id,
-                    kind=Payout.Kind.COMPLETION,
-                    status=Payout.Status.LOCKED,
-                ).order_by("id"):
-                    payout.make_eligible(actor=actor)
+            for payout in self._completions_kept_locked():
+                payout.make_eligible(actor=actor)
         elif self.status == self.Status.REFUNDED:
             locked_payouts = Payout.objects.filter(
                 booking_id=self.booking_id, status=Payout.Status.LOCKED
@@ -291,15 +283,21 @@ class Dispute(models.Model):
             for payout in [*held, *locked_payouts]:
                 payout.reverse(actor=actor, reason=reason)
         else:  # ADJUSTED: the held payouts stay held; staff release or reverse each one.
-            if self.booking.status == "completed":
-                # Completion payouts stayed locked while the dispute was open; nothing else
-                # would ever move them, so they join the held ones in the staff queue.
-                for payout in Payout.objects.filter(
-                    booking_id=self.booking_id,
-                    kind=Payout.Kind.COMPLETION,
-                    status=Payout.Status.LOCKED,
-                ).order_by("id"):
-                    payout.hold(actor=actor, reason=reason, dispute=self)
+            # Nothing else would ever move the kept-locked completion payouts, so they join
+            # the held ones in the staff queue.
+            for payout in self._completions_kept_locked():
+                payout.hold(actor=actor, reason=reason, dispute=self)
+
+    def _completions_kept_locked(self):
+        """The completion payouts of a completed booking, which stayed `locked` while this
+        dispute was open (none when the booking is not completed)."""
+        from payments.models import Payout
+
+        if self.booking.status != "completed":
+            return []
+        return Payout.objects.filter(
+            booking_id=self.booking_id, kind=Payout.Kind.COMPLETION, status=Payout.Status.LOCKED
+        ).order_by("id")
 
     def _send(self, *, actor, action: str, before, reason: str = "") -> None:
         from disputes.signals import dispute_transitioned

@@ -11,15 +11,7 @@ def record_screening(
 ) -> tuple[ScreeningResult, ModerationEvent]:
     """Screen text and always log the result (masked excerpt only)."""
     result = screen_text(text)
-    event = ModerationEvent.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        context_type=context_type,
-        context_id=str(context_id or ""),
-        action=result.action,
-        signals=list(result.signals),
-        excerpt=result.excerpt,
-    )
-    return result, event
+    return result, _log(result, user=user, context_type=context_type, context_id=context_id)
 
 
 def screen_user_text(*, user, text: str, field: str, context_type: str, context_id: str = ""):
@@ -30,14 +22,7 @@ def screen_user_text(*, user, text: str, field: str, context_type: str, context_
     result = screen_text(text)
     if result.action == ModerationEvent.Action.ALLOW:
         return result
-    ModerationEvent.objects.create(
-        user=user if getattr(user, "is_authenticated", False) else None,
-        context_type=context_type,
-        context_id=str(context_id or ""),
-        action=result.action,
-        signals=list(result.signals),
-        excerpt=result.excerpt,
-    )
+    _log(result, user=user, context_type=context_type, context_id=context_id)
     if result.action == ModerationEvent.Action.BLOCK:
         raise DomainValidationError(
             f"{field}: contact details and off-platform arrangements are not allowed here.",
@@ -49,3 +34,15 @@ def screen_user_text(*, user, text: str, field: str, context_type: str, context_
             },
         )
     return result
+
+
+def _log(result: ScreeningResult, *, user, context_type: str, context_id) -> ModerationEvent:
+    """The ModerationEvent of one screening: its verdict and the masked excerpt only."""
+    return ModerationEvent.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        context_type=context_type,
+        context_id=str(context_id or ""),
+        action=result.action,
+        signals=list(result.signals),
+        excerpt=result.excerpt,
+    )

@@ -72,10 +72,9 @@ def participant_bookings(user):
     """Bookings the user takes part in (organizer, or vendor with a line on it) and can see:
     like GET /bookings, a vendor never sees an unsent draft (404, not its status)."""
     vendor_bookings = BookingVendor.objects.filter(vendor__user_id=user.pk).values("booking_id")
-    unsent = Q(status=Booking.Status.DRAFT) | Q(
-        status=Booking.Status.CANCELED, submitted_at__isnull=True
+    return Booking.objects.filter(
+        Q(organizer_id=user.pk) | (Q(id__in=vendor_bookings) & ~Booking.UNSENT_TO_VENDORS)
     )
-    return Booking.objects.filter(Q(organizer_id=user.pk) | (Q(id__in=vendor_bookings) & ~unsent))
 
 
 @extend_schema_view(

@@ -320,8 +320,6 @@ class Payout(models.Model):
     # a no-op returning the payout when the payout is already in the target state (an admin's
     # double click, two racing requests). Anything else illegal raises InvalidTransition.
 
-    _BOOKING_PAID_OR_LATER = ("paid", "in_progress", "completed")
-
     def _locked_for_change(self) -> "Payout":
         from bookings.models import Booking
 
@@ -385,7 +383,7 @@ class Payout(models.Model):
                 return locked
             if locked.status != self.Status.LOCKED:
                 locked._refuse("requested")
-            if locked.booking.status not in self._BOOKING_PAID_OR_LATER:
+            if not locked.booking.is_paid_or_later:
                 raise InvalidTransition(
                     "A reservation payout can be requested once the booking is paid.",
                     details={"payout_id": str(locked.pk), "booking_status": locked.booking.status},
@@ -510,8 +508,7 @@ class Payout(models.Model):
             due = (
                 locked.booking.status == "completed"
                 if locked.kind == self.Kind.COMPLETION
-                else locked.requested_at is not None
-                and locked.booking.status in self._BOOKING_PAID_OR_LATER
+                else locked.requested_at is not None and locked.booking.is_paid_or_later
             )
             before = snapshot(locked)
             locked.status = self.Status.ELIGIBLE if due else self.Status.LOCKED

@@ -204,12 +204,18 @@ def _finish_payment(record: IdempotencyRecord, *, serialize) -> StoredResponse:
             # Voided while Stripe created the intent (the booking's lines changed or it was
             # canceled): the void could not cancel an intent it did not know, so do it here.
             transaction.on_commit(lambda: stripe_client.cancel_payment_intent(intent.id))
-        locked_record = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
-        body = serialize(payment)
-        locked_record.response_status = 201
-        locked_record.response_body = body
-        locked_record.save(update_fields=["response_status", "response_body", "updated_at"])
+        body = _store_response(record, serialize(payment))
     return StoredResponse(status=201, body=body, replayed=False)
+
+
+def _store_response(record: IdempotencyRecord, body: dict) -> dict:
+    """Keep the 201 body on the key's record (row-locked), for every later copy to replay."""
+    with transaction.atomic(savepoint=False):  # joins the caller's transaction, if any
+        locked = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
+        locked.response_status = 201
+        locked.response_body = body
+        locked.save(update_fields=["response_status", "response_body", "updated_at"])
+    return body
 
 
 def _discard_attempt(record: IdempotencyRecord) -> None:
@@ -267,12 +273,8 @@ def _resume_abandoned(record: IdempotencyRecord, *, serialize) -> StoredResponse
         claimed.save(update_fields=["updated_at"])
     record.refresh_from_db()
     if record.payment.stripe_payment_intent_id:
-        with transaction.atomic():
-            locked = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
-            locked.response_status = 201
-            locked.response_body = serialize(record.payment)
-            locked.save(update_fields=["response_status", "response_body", "updated_at"])
-        return StoredResponse(status=201, body=locked.response_body, replayed=True)
+        body = _store_response(record, serialize(record.payment))
+        return StoredResponse(status=201, body=body, replayed=True)
     return _finish_payment(record, serialize=serialize)
 
 
@@ -316,8 +318,7 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
                 f"money ({locked.amount_cents} {locked.currency}) must be refunded by staff.",
                 details={"payment_id": str(locked.pk), "paid_by": str(other.pk)},
             )
-        approved = [line for line in lines if line.agreed_price_cents]
-        if not approved or len(approved) != len(lines):
+        if not lines or not all(line.agreed_price_cents for line in lines):
             raise InvalidTransition(
                 "The booking's vendors do not all have an agreed price; cannot allocate.",
                 details={"booking_id": str(booking.pk)},
@@ -331,10 +332,11 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
 
         allocations = allocate(
             locked.amount_cents,
-            [line.agreed_price_cents for line in approved],
+            [line.agreed_price_cents for line in lines],
             commission_percent=settings.PLATFORM_COMMISSION_PERCENT,
             reservation_percent=settings.RESERVATION_RELEASE_PERCENT,
         )
+        shares = list(zip(lines, allocations, strict=True))
         Allocation.objects.bulk_create(
             Allocation(
                 payment=locked,
@@ -345,7 +347,7 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
                 reservation_cents=a.reservation_cents,
                 completion_cents=a.completion_cents,
             )
-            for line, a in zip(approved, allocations, strict=True)
+            for line, a in shares
         )
         # One held_funds of P, and one platform_fee per vendor (also when it rounds to 0,
         # so every vendor's split is visible in the ledger).
@@ -369,11 +371,11 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
                 currency=locked.currency,
                 memo=f"{settings.PLATFORM_COMMISSION_PERCENT}% commission on {a.share_cents}",
             )
-            for line, a in zip(approved, allocations, strict=True)
+            for line, a in shares
         ]
         LedgerEntry.objects.bulk_create(entries)
         payouts = []
-        for line, a in zip(approved, allocations, strict=True):
+        for line, a in shares:
             for kind, amount in (
                 (Payout.Kind.RESERVATION, a.reservation_cents),
                 (Payout.Kind.COMPLETION, a.completion_cents),

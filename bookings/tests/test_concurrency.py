@@ -5,15 +5,14 @@ one that leaves no line un-approved is the only one that sees it. A short sleep 
 readiness check and the commit widens the race window, so a missing lock would show (checked:
 without the booking lock the first test fails)."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from bookings.models import Booking, BookingVendor
 from bookings.tests.conftest import FOUR_PRICES, booking_audit
 from bookings.tests.factories import booking_with_vendors
+from bookings.tests.threads import run_together
 from strathwell.exceptions import InvalidTransition
 
 S = Booking.Status
@@ -30,30 +29,6 @@ def slow_settle(monkeypatch):
         return result
 
     monkeypatch.setattr(Booking, "_settle", settle)
-
-
-def run_together(*calls):
-    """Start every call at the same instant, each in its own thread and connection; return
-    each one's result or exception, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as exc:  # reported to the test, which asserts on it
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung (deadlock?)"
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,38 +1,15 @@
 """Disputes racing money movements: real threads, each with its own connection."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
+from bookings.tests.threads import run_together
 from disputes.models import Dispute
 from disputes.tests.helpers import paid_booking, payouts_of, request_reservations
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(*functions):
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as exc:  # the outcome is what the test asserts on
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.mark.parametrize("attempt", range(3))
