@@ -26,6 +26,7 @@ from strathwell.api.permissions import (
     IsVendorUser,
     require_confirmation,
 )
+from strathwell.api.schema import CONFIRM_HEADER
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -33,14 +34,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=True,
     description="1–255 characters. The same key replays the first response.",
-)
-CONFIRM_HEADER = OpenApiParameter(
-    "X-Confirm-Action",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    enum=["true"],
-    description="Required confirmation for this dangerous action (else 428).",
 )
 
 

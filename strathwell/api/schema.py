@@ -2,7 +2,11 @@
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from strathwell.api.permissions import CONFIRM_HEADER as CONFIRM_HEADER_NAME
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -41,3 +45,14 @@ class StrathwellJWTScheme(SimpleJWTScheme):
 
     target_class = "strathwell.api.authentication.JWTAuthentication"
     name = "jwtAuth"
+
+
+# The header `require_confirmation` checks, documented once for every confirm-action endpoint.
+CONFIRM_HEADER = OpenApiParameter(
+    CONFIRM_HEADER_NAME,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    enum=["true"],
+    description="Must be `true`: the action is dangerous (else 428 confirmation_required).",
+)

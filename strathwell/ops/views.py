@@ -5,8 +5,7 @@ import django_filters
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,19 +18,12 @@ from bookings.views import lines_prefetch
 from payments.models import Payment
 from payments.serializers import PaymentSerializer
 from strathwell.api.permissions import IsAdmin, require_confirmation
+from strathwell.api.schema import CONFIRM_HEADER
 from strathwell.audit.models import AuditLog
 from strathwell.audit.services import log_admin_action
 from strathwell.ops import demo, services
 from strathwell.ops import serializers as s
 
-CONFIRM_HEADER = OpenApiParameter(
-    "X-Confirm-Action",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    enum=["true"],
-    description="Must be `true`: the action is dangerous (else 428 confirmation_required).",
-)
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 AdminOverviewSerializer = s.overview_serializer_class()
 
