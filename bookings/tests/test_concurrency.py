@@ -8,12 +8,18 @@ without the booking lock the first test fails)."""
 import time
 
 import pytest
+from django.core.management import call_command
 
+from accounts.tests.factories import AdminFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.conftest import FOUR_PRICES, booking_audit
 from bookings.tests.factories import booking_with_vendors
 from bookings.tests.threads import run_together
+from payments.models import LedgerEntry, Payout
+from payments.tests.factories import succeeded_payment
+from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
+from vendors.tests.factories import ServiceVendorFactory
 
 S = Booking.Status
 L = BookingVendor.Status
@@ -90,3 +96,135 @@ def test_cancel_racing_the_last_approval_ends_in_one_consistent_state(transition
             {"status": S.CANCELED.value},
         )
         assert len(booking_signals) == len(audit)
+
+
+def fresh(booking) -> Booking:
+    return Booking.objects.get(pk=booking.pk)
+
+
+def assert_refused(outcome):
+    assert isinstance(outcome, InvalidTransition), outcome
+    assert outcome.status_code == 409
+
+
+def audit_since_paid(booking) -> list[str]:
+    """The booking's audit actions after its `booking.mark_paid`."""
+    audit = booking_audit(booking)
+    assert audit[0] == "booking.mark_paid", audit
+    return audit[1:]
+
+
+def in_progress_booking() -> Booking:
+    """A paid booking (ledger written, payouts locked) whose event has started."""
+    booking = succeeded_payment().booking
+    return booking.start(actor=booking.organizer)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_completing_twice_at_once_makes_completion_payouts_eligible_once(transitions):
+    booking = in_progress_booking()
+    completions = list(Payout.objects.filter(booking=booking, kind=Payout.Kind.COMPLETION))
+    assert len(completions) == 2
+    transitions.clear()
+
+    outcomes = run_together(
+        lambda: fresh(booking).complete(actor=booking.organizer),
+        lambda: fresh(booking).complete(actor=booking.organizer),
+    )
+
+    assert sum(isinstance(o, Booking) for o in outcomes) == 1, outcomes
+    assert_refused(next(o for o in outcomes if not isinstance(o, Booking)))
+    booking.refresh_from_db()
+    assert booking.status == S.COMPLETED
+    assert audit_since_paid(booking) == ["booking.start", "booking.complete"]
+    assert [t["after"] for t in transitions if t["sender"] is Booking] == [
+        {"status": S.COMPLETED.value}
+    ]
+    for payout in completions:
+        payout.refresh_from_db()
+        assert payout.status == Payout.Status.ELIGIBLE
+        audit = AuditLog.objects.filter(target_id=str(payout.pk), action="payout.make_eligible")
+        assert audit.count() == 1
+    assert not Payout.objects.filter(booking=booking, kind="reservation").exclude(status="locked")
+    call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_start_racing_an_admin_cancel_of_a_paid_booking(attempt):
+    booking = succeeded_payment().booking
+    payouts = list(Payout.objects.filter(booking=booking))
+    admin = AdminFactory()
+
+    start, cancel = run_together(
+        lambda: fresh(booking).start(actor=booking.organizer),
+        lambda: fresh(booking).admin_cancel(actor=admin, reason="venue closed"),
+    )
+
+    # Staff may cancel a paid or started booking, so the cancel always applies.
+    assert isinstance(cancel, Booking), cancel
+    booking.refresh_from_db()
+    assert booking.status == S.CANCELED
+    if isinstance(start, Booking):  # started first, then canceled from in_progress
+        assert audit_since_paid(booking) == ["booking.start", "booking.admin_cancel"]
+    else:  # canceled first: starting a canceled booking is refused, nothing written
+        assert_refused(start)
+        assert audit_since_paid(booking) == ["booking.admin_cancel"]
+    # The cancel held every payout exactly once; nothing was paid out.
+    for payout in payouts:
+        payout.refresh_from_db()
+        assert payout.status == Payout.Status.HELD
+        assert AuditLog.objects.filter(target_id=str(payout.pk), action="payout.hold").count() == 1
+    assert not LedgerEntry.objects.filter(entry_type="payout", booking=booking).exists()
+    call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_organizer_cancel_racing_start_of_a_paid_booking_is_refused():
+    booking = succeeded_payment().booking
+
+    start, cancel = run_together(
+        lambda: fresh(booking).start(actor=booking.organizer),
+        lambda: fresh(booking).cancel(actor=booking.organizer, reason="changed our minds"),
+    )
+
+    # Organizers cancel only before payment: in either order the cancel is refused.
+    assert isinstance(start, Booking), start
+    assert_refused(cancel)
+    booking.refresh_from_db()
+    assert booking.status == S.IN_PROGRESS and booking.canceled_at is None
+    assert audit_since_paid(booking) == ["booking.start"]
+    assert set(Payout.objects.filter(booking=booking).values_list("status", flat=True)) == {
+        Payout.Status.LOCKED
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_a_vendor_racing_the_last_approval_never_leaves_it_ready(transitions, slow_settle):
+    for _ in range(5):
+        booking = booking_with_vendors(status=S.AWAITING, prices=FOUR_PRICES)
+        *first, last = booking.vendors.select_related("vendor__user").order_by("position")
+        for line in first:
+            line.approve(actor=line.vendor.user)
+        newcomer = ServiceVendorFactory()
+
+        added, approved = run_together(
+            lambda booking=booking, newcomer=newcomer: fresh(booking).add_vendor(
+                actor=booking.organizer, vendor=newcomer, proposed_price_cents=70_000
+            ),
+            lambda last=last: last.approve(actor=last.vendor.user),
+        )
+
+        assert isinstance(added, BookingVendor), added
+        assert isinstance(approved, BookingVendor), approved
+        booking.refresh_from_db()
+        lines = {line.vendor_id: line.status for line in booking.vendors.all()}
+        assert len(lines) == 5
+        assert lines[newcomer.pk] == L.PENDING and lines[last.vendor_id] == L.APPROVED
+        # Never payable with a pending line: it waits for the newcomer.
+        assert booking.status == S.AWAITING
+        audit = booking_audit(booking)
+        # Approval first: ready, then reopened by the addition; else no booking transition.
+        assert audit in (["booking.ready_for_payment", "booking.reopen"], [])
+        assert [t["action"] for t in transitions if t["sender"] is Booking] == audit
+        transitions.clear()

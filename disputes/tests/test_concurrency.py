@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+from accounts.tests.factories import AdminFactory
 from bookings.tests.threads import run_together
 from disputes.models import Dispute
 from disputes.tests.helpers import paid_booking, payouts_of, request_reservations
@@ -83,4 +84,49 @@ def test_resolution_racing_a_release_never_double_moves(admin_user):
         payout.refresh_from_db()
         assert payout.status == Payout.Status.ELIGIBLE
     assert AuditLog.objects.filter(action="payout.release").count() == len(held)
+    call_command("check_ledger")
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_admins_deciding_one_dispute_apply_exactly_one_decision(attempt):
+    booking = paid_booking()
+    held = request_reservations(booking)  # eligible, then held by the dispute
+    still_locked = payouts_of(booking, kind=Payout.Kind.COMPLETION)
+    dispute = Dispute.open(
+        booking=booking, opened_by=booking.organizer, reason="late", description="x"
+    )
+    admin_a, admin_b = AdminFactory(), AdminFactory()
+    dispute.start_review(actor=admin_a)
+
+    resolved, refunded = run_together(
+        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
+            actor=admin_a, status="resolved", resolution_note="vendor was on time"
+        ),
+        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
+            actor=admin_b, status="refunded", resolution_note="refund the organizer"
+        ),
+    )
+
+    dispute.refresh_from_db()
+    winner, loser = (resolved, refunded) if dispute.status == "resolved" else (refunded, resolved)
+    assert isinstance(winner, Dispute), winner
+    assert getattr(loser, "code", None) == "invalid_transition", loser
+    decisions = AuditLog.objects.filter(
+        target_id=str(dispute.pk), action__in=["dispute.resolve", "dispute.refund"]
+    )
+    assert list(decisions.values_list("action", flat=True)) == [Dispute.ACTIONS[dispute.status]]
+    releases = AuditLog.objects.filter(action="payout.release").count()
+    reversals = AuditLog.objects.filter(action="payout.reverse").count()
+    statuses = {p.pk: p.status for p in payouts_of(booking)}
+    if dispute.status == "resolved":  # the held payouts released, nothing reversed
+        assert dispute.resolution_note == "vendor was on time"
+        assert (releases, reversals) == (len(held), 0)
+        assert all(statuses[p.pk] == Payout.Status.ELIGIBLE for p in held)
+        assert all(statuses[p.pk] == Payout.Status.LOCKED for p in still_locked)
+    else:  # refunded: held and locked payouts reversed, nothing released
+        assert dispute.status == "refunded"
+        assert dispute.resolution_note == "refund the organizer"
+        assert (releases, reversals) == (0, len(held) + len(still_locked))
+        assert set(statuses.values()) == {Payout.Status.REVERSED}
+    assert not LedgerEntry.objects.filter(entry_type="payout", booking=booking).exists()
     call_command("check_ledger")
