@@ -142,6 +142,10 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
             event.processed_at = None
             event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
             return ProcessResult(event=event, failed=True)
+        if force and event.outcome in FINAL_OUTCOMES and outcome == Outcome.STALE:
+            # A forced replay that changed nothing keeps the record of what the event did.
+            event.save(update_fields=["attempts"])
+            return ProcessResult(event=event)
         event.outcome = outcome
         event.error = note[:MAX_ERROR_LENGTH]
         event.processed_at = timezone.now()

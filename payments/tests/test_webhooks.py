@@ -404,6 +404,23 @@ def test_replay_by_ids_and_unknown_ids(api_client, monkeypatch):
     assert WebhookEvent.objects.get().outcome == "processed"
 
 
+def test_forced_replay_of_a_processed_event_keeps_its_outcome(api_client):
+    payment = PaymentFactory()
+    post_event(api_client, succeeded_body(payment, event_id="evt_forced"))
+    event = WebhookEvent.objects.get()
+    assert event.outcome == "processed"
+    first_processed_at = event.processed_at
+
+    call_command("replay_webhook_events", "--ids", "evt_forced", "--force")
+
+    event.refresh_from_db()
+    # Nothing new was applied, and the history of what the event did is not overwritten.
+    assert event.outcome == "processed"
+    assert event.processed_at == first_processed_at
+    assert event.attempts == 2
+    assert LedgerEntry.objects.filter(payment=payment, entry_type="held_funds").count() == 1
+
+
 # --- a failed deposit priced on old lines (review) -------------------------------------------
 
 
