@@ -5,6 +5,7 @@ methods as `POST /admin/bookings/{id}/cancel|force-complete`."""
 from django.contrib import admin
 
 from bookings.models import Booking, BookingVendor
+from payments import services as money
 from strathwell.console.actions import confirm_action
 from strathwell.console.mixins import ReadOnlyModelAdmin
 
@@ -71,7 +72,9 @@ class BookingAdmin(ReadOnlyModelAdmin):
             label="Cancel booking (staff)",
             verb="cancel",
             done="Canceled",
-            method="admin_cancel",
+            perform=lambda booking, *, actor, reason: money.cancel_booking(
+                booking, actor=actor, reason=reason, by_staff=True
+            ),
             effect="Each booking that is not completed or canceled yet becomes canceled. A "
             "paid booking's locked and eligible payouts are held for staff to release or "
             "reverse; an unpaid booking's pending payments are canceled at Stripe.",
@@ -81,7 +84,9 @@ class BookingAdmin(ReadOnlyModelAdmin):
             label="Force-complete booking",
             verb="force-complete",
             done="Force-completed",
-            method="force_complete",
+            perform=lambda booking, *, actor, reason: money.complete_booking(
+                booking, actor=actor, reason=reason, by_staff=True
+            ),
             effect="Each paid or in-progress booking becomes completed, and its completion "
             "payouts become eligible (unless a dispute on it is open).",
         ),

@@ -2,12 +2,17 @@
 
 Every status change is a model method with one shape — lock, re-read, guard, write, signal:
 
-- the booking row is locked first (`select_for_update`), then the line (fixed lock order
-  Booking → BookingVendor, the project-wide order continues Payment → Payout → Dispute);
-- the guard runs on the re-read, locked row; an illegal transition raises `InvalidTransition`
-  before anything is written, so it changes nothing;
-- saves name their `update_fields`; one domain signal per transition is sent inside the
-  transaction, so the audit row commits or rolls back with the change.
+- rows are locked through `bookings.locks` in the project's one lock order (webhook event →
+  booking → lines → payment → payouts → dispute): the booking first, then the line;
+- the guard (`strathwell.transitions.Transitions`) runs on the re-read, locked row; an illegal
+  transition raises `InvalidTransition` before anything is written, so it changes nothing;
+- saves name their fields; one domain signal per transition is sent inside the transaction, so
+  the audit row commits or rolls back with the change.
+
+These methods move no money: cancelling or completing a booking, and changing the lines of a
+payable one, go through `payments.services`, which calls them inside its own transaction and
+holds, voids or releases the money there. Trust screening of free text happens in the caller
+(the API) before a method is called.
 
 Because every line change holds the booking lock, "is every line approved?" is decided on a
 consistent view: the approval that leaves no line un-approved (with a venue present) moves the
@@ -21,6 +26,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from bookings import locks
 from bookings.signals import booking_transitioned, booking_vendor_transitioned
 from strathwell.exceptions import (
     DomainPermissionDenied,
@@ -28,13 +34,12 @@ from strathwell.exceptions import (
     InvalidTransition,
     VendorNotApproved,
 )
+from strathwell.money import percent_of
+from strathwell.transitions import Transitions
+
+__all__ = ["MAX_PRICE_CENTS", "Booking", "BookingVendor", "percent_of"]
 
 MAX_PRICE_CENTS = 100_000_000_000  # one billion in major units: far above any real booking
-
-
-def percent_of(amount_cents: int, percent: int) -> int:
-    """`amount × percent / 100`, rounded half up, in integer arithmetic (no floats)."""
-    return (amount_cents * percent + 50) // 100
 
 
 def _is_valid_price(cents) -> bool:
@@ -62,7 +67,7 @@ def _is_admin(actor) -> bool:
     return bool(actor is not None and getattr(actor, "is_admin", False))
 
 
-class Booking(models.Model):
+class Booking(Transitions, models.Model):
     """An organizer's request for one venue plus any number of service vendors."""
 
     class Status(models.TextChoices):
@@ -85,7 +90,9 @@ class Booking(models.Model):
         Status.COMPLETED: set(),
         Status.CANCELED: set(),
     }
-    FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED})
+    TRANSITION_ERROR = "Cannot {verb} a booking that is {old}."
+    TRANSITION_ERROR_DETAILS = {"status": "{old}", "action": "{verb}"}
+    transition_signal = booking_transitioned
     # Lines can be added and removed until the booking is paid.
     LINES_EDITABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
     ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
@@ -154,6 +161,10 @@ class Booking(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.status})"
+
+    def audit_state(self) -> dict:
+        """A booking's audit rows record its status."""
+        return {"status": self.status}
 
     @property
     def is_paid_or_later(self) -> bool:
@@ -255,15 +266,7 @@ class Booking(models.Model):
                     for position, (vendor, price) in enumerate(lines)
                 ]
             )
-            booking_transitioned.send(
-                sender=Booking,
-                actor=organizer,
-                action="booking.create",
-                target=booking,
-                before=None,
-                after={"status": booking.status},
-                reason="",
-            )
+            booking.send_transition(actor=organizer, action="booking.create", before=None)
         return booking
 
     # --- helpers of the transitions ----------------------------------------------------------
@@ -281,17 +284,9 @@ class Booking(models.Model):
                 f"The venue holds at most {capacity} guests; the booking has {guest_count}."
             )
 
-    @classmethod
-    def _lock(cls, pk) -> "Booking":
-        return cls.objects.select_for_update().get(pk=pk)
-
     def _lines(self):
-        """The booking's lines, freshly read (call with the booking locked)."""
-        return list(
-            BookingVendor.objects.filter(booking_id=self.pk)
-            .select_related("vendor", "vendor__venue_profile")
-            .order_by("position", "created_at")
-        )
+        """The booking's lines, freshly read and locked (call with the booking locked)."""
+        return locks.lock_lines(self.pk)
 
     def _require_organizer(self, actor) -> None:
         """Organizer actions: the booking's organizer (or staff, through admin tooling)."""
@@ -307,31 +302,13 @@ class Booking(models.Model):
                 "A reason is required.", details={"reason": ["A reason is required."]}
             )
 
-    def _move_to(self, new: str, *, allowed_from=None, verb: str) -> str:
-        """Guard and set the new status in memory; return the old one. Raises
-        InvalidTransition (nothing written) if the graph or the action does not allow it."""
-        old = self.status
-        if new not in self.TRANSITIONS.get(old, ()) or (
-            allowed_from is not None and old not in allowed_from
-        ):
+    def _require_lines_editable(self, action: str) -> None:
+        if self.status not in self.LINES_EDITABLE:
+            verb = "added to" if action == "add_vendor" else "removed from"
             raise InvalidTransition(
-                f"Cannot {verb} a booking that is {old}.",
-                details={"status": old, "action": verb},
+                f"Vendors cannot be {verb} a booking that is {self.status}.",
+                details={"status": self.status, "action": action},
             )
-        self.status = new
-        return old
-
-    def _save_transition(self, *, actor, action: str, old: str, reason: str = "", fields=()):
-        self.save(update_fields=["status", "updated_at", *fields])
-        booking_transitioned.send(
-            sender=Booking,
-            actor=actor,
-            action=action,
-            target=self,
-            before={"status": old},
-            after={"status": self.status},
-            reason=reason or "",
-        )
 
     @staticmethod
     def _payable(lines) -> bool:
@@ -344,23 +321,28 @@ class Booking(models.Model):
 
     def _settle(self, *, actor, reason: str = "") -> None:
         """After a line change (booking locked): awaiting → ready when the lines became payable,
-        ready → awaiting when they stopped being so. At most one transition."""
+        ready → awaiting when they stopped being so. At most one transition. (A payable
+        booking's pending deposit is voided by `payments.services`, which wraps the line
+        changes that can reach a `ready_for_payment` booking.)"""
         if self.status not in (self.Status.AWAITING, self.Status.READY):
             return
-        if self.status == self.Status.READY:
-            from payments import services as payment_services
-
-            # The lines of a payable booking changed: a pending deposit is priced wrong now.
-            payment_services.on_booking_lines_changed(self, actor=actor)
         payable = self._payable(self._lines())
         if self.status == self.Status.AWAITING and payable:
-            old = self._move_to(self.Status.READY, verb="make payable")
-            self._save_transition(
-                actor=actor, action="booking.ready_for_payment", old=old, reason=reason
+            self.transition(
+                self.Status.READY,
+                actor=actor,
+                action="booking.ready_for_payment",
+                reason=reason,
+                verb="make payable",
             )
         elif self.status == self.Status.READY and not payable:
-            old = self._move_to(self.Status.AWAITING, verb="reopen")
-            self._save_transition(actor=actor, action="booking.reopen", old=old, reason=reason)
+            self.transition(
+                self.Status.AWAITING,
+                actor=actor,
+                action="booking.reopen",
+                reason=reason,
+                verb="reopen",
+            )
 
     def check_editable(self) -> None:
         """Details (title, date, guests, notes) change only while the booking is a draft: else
@@ -371,16 +353,6 @@ class Booking(models.Model):
                 f"Only a draft booking can be edited; this one is {self.status}.",
                 details={"status": self.status, "action": "update"},
             )
-
-    def _lock_line(self, line) -> "BookingVendor":
-        try:
-            return (
-                BookingVendor.objects.select_for_update(of=("self",))
-                .select_related("vendor")
-                .get(pk=line.pk, booking_id=self.pk)
-            )
-        except BookingVendor.DoesNotExist as exc:
-            raise InvalidTransition("This vendor is no longer on the booking.") from exc
 
     # --- organizer transitions ---------------------------------------------------------------
 
@@ -394,7 +366,7 @@ class Booking(models.Model):
                 details={f: ["This field cannot be changed."] for f in sorted(unknown)},
             )
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
             locked.check_editable()
             errors: dict[str, list[str]] = {}
@@ -423,9 +395,9 @@ class Booking(models.Model):
         exactly one venue, every vendor still approved, a future event date and a guest count
         within the venue's capacity."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            old = locked._move_to(
+            locked.check_transition(
                 self.Status.AWAITING, allowed_from={self.Status.DRAFT}, verb="submit"
             )
             lines = locked._lines()
@@ -433,7 +405,7 @@ class Booking(models.Model):
             if len(venues) != 1:
                 raise InvalidTransition(
                     "A booking needs exactly one venue before it can be submitted.",
-                    details={"status": old, "action": "submit"},
+                    details={"status": locked.status, "action": "submit"},
                 )
             unapproved = [str(line.vendor_id) for line in lines if not line.vendor.is_approved]
             if unapproved:
@@ -445,9 +417,12 @@ class Booking(models.Model):
             self._check_event_date(locked.event_date, errors)
             self._check_capacity(venues[0].vendor, locked.guest_count, errors, field="guest_count")
             _raise_if_invalid(errors)
-            locked.submitted_at = timezone.now()
-            locked._save_transition(
-                actor=actor, action="booking.submit", old=old, fields=["submitted_at"]
+            locked.transition(
+                self.Status.AWAITING,
+                actor=actor,
+                action="booking.submit",
+                verb="submit",
+                submitted_at=timezone.now(),
             )
             # Lines are all pending after a draft, but never leave a payable booking waiting.
             locked._settle(actor=actor)
@@ -455,18 +430,15 @@ class Booking(models.Model):
 
     def add_vendor(self, *, actor, vendor, proposed_price_cents: int) -> "BookingVendor":
         """Add a vendor line (pending) before payment. A `ready_for_payment` booking goes back
-        to `awaiting_vendor_approval` in the same transaction. Returns the new line."""
+        to `awaiting_vendor_approval` in the same transaction. Returns the new line. (Through
+        `payments.services.add_vendor`, which voids a pending deposit priced on the old lines.)"""
         errors: dict[str, list[str]] = {}
         if not _is_valid_price(proposed_price_cents):
             errors["proposed_price_cents"] = ["The price must be a positive whole number of cents."]
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            if locked.status not in self.LINES_EDITABLE:
-                raise InvalidTransition(
-                    f"Vendors cannot be added to a booking that is {locked.status}.",
-                    details={"status": locked.status, "action": "add_vendor"},
-                )
+            locked._require_lines_editable("add_vendor")
             if not vendor.is_approved:
                 raise VendorNotApproved(
                     "Only approved vendors can be added to a booking.",
@@ -489,32 +461,25 @@ class Booking(models.Model):
                 proposed_price_cents=proposed_price_cents,
                 position=max((line.position for line in lines), default=-1) + 1,
             )
-            line._send(actor=actor, action="booking_vendor.add", before=None)
+            line.send_transition(actor=actor, action="booking_vendor.add", before=None)
             locked._settle(actor=actor, reason="A vendor was added.")
         line.booking = locked
         return line
 
     def remove_vendor(self, *, actor, line) -> "Booking":
         """Remove a line before payment (e.g. to replace a vendor who declined). Removing the
-        last un-approved line of a booking with a venue makes it `ready_for_payment`."""
+        last un-approved line of a booking with a venue makes it `ready_for_payment`. (Through
+        `payments.services.remove_vendor`, like `add_vendor`.)"""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            if locked.status not in self.LINES_EDITABLE:
-                raise InvalidTransition(
-                    f"Vendors cannot be removed from a booking that is {locked.status}.",
-                    details={"status": locked.status, "action": "remove_vendor"},
-                )
-            locked_line = locked._lock_line(line)
-            before = locked_line._state_dict()
-            booking_vendor_transitioned.send(
-                sender=BookingVendor,
+            locked._require_lines_editable("remove_vendor")
+            locked_line = locks.lock_line(locked.pk, line.pk)
+            locked_line.send_transition(
                 actor=actor,
                 action="booking_vendor.remove",
-                target=locked_line,
-                before=before,
+                before=locked_line.audit_state(),
                 after=None,
-                reason="",
             )
             locked_line.delete()
             locked._settle(actor=actor, reason="A vendor was removed.")
@@ -524,7 +489,7 @@ class Booking(models.Model):
         """The organizer accepts a line's counter-offer: `countered → approved` with
         agreed = counter price. May make the booking `ready_for_payment`."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
             if locked.status != self.Status.AWAITING:
                 raise InvalidTransition(
@@ -532,130 +497,137 @@ class Booking(models.Model):
                     f"it is {locked.status}.",
                     details={"status": locked.status, "action": "accept_counter"},
                 )
-            locked_line = locked._lock_line(line)
-            before = locked_line._move_to(
+            locked_line = locks.lock_line(locked.pk, line.pk)
+            locked_line.transition(
                 BookingVendor.Status.APPROVED,
+                actor=actor,
+                action="booking_vendor.accept_counter",
                 allowed_from={BookingVendor.Status.COUNTERED},
                 verb="accept the counter-offer of",
+                agreed_price_cents=locked_line.counter_price_cents,
+                responded_at=timezone.now(),
             )
-            locked_line.agreed_price_cents = locked_line.counter_price_cents
-            locked_line.responded_at = timezone.now()
-            locked_line.save(
-                update_fields=["status", "agreed_price_cents", "responded_at", "updated_at"]
-            )
-            locked_line._send(actor=actor, action="booking_vendor.accept_counter", before=before)
             locked._settle(actor=actor)
         return locked
 
     def cancel(self, *, actor, reason: str = "") -> "Booking":
         """Organizer cancel, before payment only (`draft`, `awaiting_vendor_approval`,
-        `ready_for_payment` → `canceled`). Tells payments inside the same transaction."""
+        `ready_for_payment` → `canceled`). Call it through `payments.services.cancel_booking`,
+        which voids the booking's pending payments in the same transaction."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            old = locked._move_to(
-                self.Status.CANCELED, allowed_from=self.ORGANIZER_CANCELABLE, verb="cancel"
+            locked._to_canceled(
+                actor=actor,
+                action="booking.cancel",
+                reason=reason,
+                allowed_from=self.ORGANIZER_CANCELABLE,
             )
-            locked._cancel_effects(actor=actor, action="booking.cancel", old=old, reason=reason)
         return locked
 
     def start(self, *, actor) -> "Booking":
         """`paid → in_progress` (the event is under way)."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            old = locked._move_to(
-                self.Status.IN_PROGRESS, allowed_from={self.Status.PAID}, verb="start"
+            locked.transition(
+                self.Status.IN_PROGRESS,
+                actor=actor,
+                action="booking.start",
+                allowed_from={self.Status.PAID},
+                verb="start",
             )
-            locked._save_transition(actor=actor, action="booking.start", old=old)
         return locked
 
     def complete(self, *, actor) -> "Booking":
-        """`in_progress → completed`; completion payouts become eligible (payments hook, same
-        transaction)."""
+        """`in_progress → completed`. Call it through `payments.services.complete_booking`,
+        which makes the completion payouts eligible in the same transaction."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
-            old = locked._move_to(
-                self.Status.COMPLETED, allowed_from={self.Status.IN_PROGRESS}, verb="complete"
+            locked._to_completed(
+                actor=actor,
+                action="booking.complete",
+                allowed_from={self.Status.IN_PROGRESS},
+                verb="complete",
             )
-            locked._complete_effects(actor=actor, action="booking.complete", old=old)
         return locked
 
     # --- staff and payment transitions ------------------------------------------------------
 
     def admin_cancel(self, *, actor, reason: str) -> "Booking":
-        """Staff cancel from any non-final state, with a required reason."""
+        """Staff cancel from any non-final state, with a required reason (through
+        `payments.services.cancel_booking`, which holds the payouts of a paid booking)."""
         self._require_admin(actor, reason)
         with transaction.atomic():
-            locked = self._lock(self.pk)
-            old = locked._move_to(
-                self.Status.CANCELED, allowed_from=self.ADMIN_CANCELABLE, verb="cancel"
-            )
-            locked._cancel_effects(
-                actor=actor, action="booking.admin_cancel", old=old, reason=reason
+            locked = locks.lock_booking(self.pk)
+            locked._to_canceled(
+                actor=actor,
+                action="booking.admin_cancel",
+                reason=reason,
+                allowed_from=self.ADMIN_CANCELABLE,
             )
         return locked
 
     def force_complete(self, *, actor, reason: str) -> "Booking":
-        """Staff completion of a `paid` or `in_progress` booking, with a required reason."""
+        """Staff completion of a `paid` or `in_progress` booking, with a required reason
+        (through `payments.services.complete_booking`)."""
         self._require_admin(actor, reason)
         with transaction.atomic():
-            locked = self._lock(self.pk)
-            old = locked._move_to(
-                self.Status.COMPLETED, allowed_from=self.FORCE_COMPLETABLE, verb="force-complete"
-            )
-            locked._complete_effects(
-                actor=actor, action="booking.force_complete", old=old, reason=reason
+            locked = locks.lock_booking(self.pk)
+            locked._to_completed(
+                actor=actor,
+                action="booking.force_complete",
+                allowed_from=self.FORCE_COMPLETABLE,
+                verb="force-complete",
+                reason=reason,
             )
         return locked
 
     def mark_paid(self, *, actor=None, payment=None) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
-        may already hold this row's lock). Idempotent: on a booking already paid (or past it)
+        already holds this row's lock). Idempotent: on a booking already paid (or past it)
         it is a no-op that returns the booking, since webhooks are redelivered."""
         with transaction.atomic():
-            locked = self._lock(self.pk)
+            locked = locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
                 return locked
-            old = locked._move_to(
-                self.Status.PAID, allowed_from={self.Status.READY}, verb="mark as paid"
-            )
-            locked.paid_at = timezone.now()
-            locked._save_transition(
+            locked.transition(
+                self.Status.PAID,
                 actor=actor,
                 action="booking.mark_paid",
-                old=old,
                 reason=f"Payment {payment.pk} succeeded." if payment is not None else "",
-                fields=["paid_at"],
+                allowed_from={self.Status.READY},
+                verb="mark as paid",
+                paid_at=timezone.now(),
             )
         return locked
 
-    def _cancel_effects(self, *, actor, action: str, old: str, reason: str) -> None:
-        from payments import services as payment_services
-
-        self.canceled_at = timezone.now()
-        self.cancel_reason = reason or ""
-        self._save_transition(
+    def _to_canceled(self, *, actor, action: str, reason: str, allowed_from) -> None:
+        self.transition(
+            self.Status.CANCELED,
             actor=actor,
             action=action,
-            old=old,
             reason=reason,
-            fields=["canceled_at", "cancel_reason"],
+            allowed_from=allowed_from,
+            verb="cancel",
+            canceled_at=timezone.now(),
+            cancel_reason=reason or "",
         )
-        payment_services.on_booking_canceled(self, actor=actor, reason=reason or "")
 
-    def _complete_effects(self, *, actor, action: str, old: str, reason: str = "") -> None:
-        from payments import services as payment_services
-
-        self.completed_at = timezone.now()
-        self._save_transition(
-            actor=actor, action=action, old=old, reason=reason, fields=["completed_at"]
+    def _to_completed(self, *, actor, action: str, allowed_from, verb: str, reason: str = ""):
+        self.transition(
+            self.Status.COMPLETED,
+            actor=actor,
+            action=action,
+            reason=reason,
+            allowed_from=allowed_from,
+            verb=verb,
+            completed_at=timezone.now(),
         )
-        payment_services.on_booking_completed(self, actor=actor)
 
 
-class BookingVendor(models.Model):
+class BookingVendor(Transitions, models.Model):
     """One vendor's line on a booking: its role, price negotiation and approval status."""
 
     class Role(models.TextChoices):
@@ -677,6 +649,9 @@ class BookingVendor(models.Model):
         Status.APPROVED: set(),
         Status.DECLINED: set(),
     }
+    TRANSITION_ERROR = "Cannot {verb} a line that is {old}."
+    TRANSITION_ERROR_DETAILS = {"line_status": "{old}"}
+    transition_signal = booking_vendor_transitioned
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="vendors")
@@ -760,13 +735,15 @@ class BookingVendor(models.Model):
         transaction). Locks Booking → BookingVendor."""
         with transaction.atomic():
             booking, line = self._lock_for_vendor(actor)
-            before = line._move_to(
-                self.Status.APPROVED, allowed_from={self.Status.PENDING}, verb="approve"
+            line.transition(
+                self.Status.APPROVED,
+                actor=actor,
+                action="booking_vendor.approve",
+                allowed_from={self.Status.PENDING},
+                verb="approve",
+                agreed_price_cents=line.proposed_price_cents,
+                responded_at=timezone.now(),
             )
-            line.agreed_price_cents = line.proposed_price_cents
-            line.responded_at = timezone.now()
-            line.save(update_fields=["status", "agreed_price_cents", "responded_at", "updated_at"])
-            line._send(actor=actor, action="booking_vendor.approve", before=before)
             booking._settle(actor=actor)
         return line
 
@@ -775,15 +752,16 @@ class BookingVendor(models.Model):
         awaiting: the organizer replaces the vendor (remove + add)."""
         with transaction.atomic():
             _booking, line = self._lock_for_vendor(actor)
-            before = line._move_to(
+            line.transition(
                 self.Status.DECLINED,
+                actor=actor,
+                action="booking_vendor.decline",
+                reason=reason,
                 allowed_from={self.Status.PENDING, self.Status.COUNTERED},
                 verb="decline",
+                note=reason or "",
+                responded_at=timezone.now(),
             )
-            line.note = reason or ""
-            line.responded_at = timezone.now()
-            line.save(update_fields=["status", "note", "responded_at", "updated_at"])
-            line._send(actor=actor, action="booking_vendor.decline", before=before, reason=reason)
         return line
 
     def counter(self, *, actor, price_cents: int, note: str = "") -> "BookingVendor":
@@ -796,24 +774,16 @@ class BookingVendor(models.Model):
             )
         with transaction.atomic():
             _booking, line = self._lock_for_vendor(actor)
-            before = line._move_to(
+            line.transition(
                 self.Status.COUNTERED,
+                actor=actor,
+                action="booking_vendor.counter",
                 allowed_from={self.Status.PENDING, self.Status.COUNTERED},
                 verb="counter",
+                counter_price_cents=price_cents,
+                note=note or "",
+                responded_at=timezone.now(),
             )
-            line.counter_price_cents = price_cents
-            line.note = note or ""
-            line.responded_at = timezone.now()
-            line.save(
-                update_fields=[
-                    "status",
-                    "counter_price_cents",
-                    "note",
-                    "responded_at",
-                    "updated_at",
-                ]
-            )
-            line._send(actor=actor, action="booking_vendor.counter", before=before)
         return line
 
     # --- helpers -------------------------------------------------------------------------------
@@ -821,8 +791,8 @@ class BookingVendor(models.Model):
     def _lock_for_vendor(self, actor):
         """Lock the booking, then this line; check the actor is this line's (approved) vendor
         and the booking awaits vendor answers."""
-        booking = Booking._lock(self.booking_id)
-        line = booking._lock_line(self)
+        booking = locks.lock_booking(self.booking_id)
+        line = locks.lock_line(booking.pk, self.pk)
         line.check_answerer(actor)
         if booking.status != Booking.Status.AWAITING:
             raise InvalidTransition(
@@ -842,7 +812,8 @@ class BookingVendor(models.Model):
         if not self.vendor.is_approved:
             raise VendorNotApproved()
 
-    def _state_dict(self) -> dict:
+    def audit_state(self) -> dict:
+        """A line's audit rows record its status, vendor and prices."""
         return {
             "status": self.status,
             "vendor_id": str(self.vendor_id),
@@ -850,25 +821,3 @@ class BookingVendor(models.Model):
             "counter_price_cents": self.counter_price_cents,
             "agreed_price_cents": self.agreed_price_cents,
         }
-
-    def _move_to(self, new: str, *, allowed_from, verb: str) -> dict:
-        """Guard and set the new status in memory; return the before-state for the audit."""
-        if new not in self.TRANSITIONS.get(self.status, ()) or self.status not in allowed_from:
-            raise InvalidTransition(
-                f"Cannot {verb} a line that is {self.status}.",
-                details={"line_status": self.status},
-            )
-        before = self._state_dict()
-        self.status = new
-        return before
-
-    def _send(self, *, actor, action: str, before, reason: str = "") -> None:
-        booking_vendor_transitioned.send(
-            sender=BookingVendor,
-            actor=actor,
-            action=action,
-            target=self,
-            before=before,
-            after=self._state_dict(),
-            reason=reason or "",
-        )

@@ -1,5 +1,5 @@
 """Bookings API: thin viewset; every transition is get_object → input serializer → model method
-→ the updated booking.
+(or, where money moves, the `payments.services` flow that wraps it) → the updated booking.
 
 Scoping (`get_queryset`) is the IDOR defence: an organizer sees its own bookings, a vendor the
 submitted bookings it has a line on, an admin everything; anything else is 404. Inside a booking
@@ -21,6 +21,7 @@ from bookings import serializers as s
 from bookings.filters import BookingFilter
 from bookings.models import Booking, BookingVendor
 from bookings.services import screen_booking_text
+from payments import services as money
 from strathwell.api.permissions import HasActiveSubscription, IsOrganizer
 from strathwell.exceptions import DomainPermissionDenied
 from vendors.models import Vendor
@@ -194,7 +195,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking = self._organizer_booking()
         serializer = s.CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        booking.cancel(actor=request.user, reason=serializer.validated_data["reason"])
+        money.cancel_booking(
+            booking, actor=request.user, reason=serializer.validated_data["reason"]
+        )
         return self._booking_response(booking.pk)
 
     @_transition("Start the event: paid → in_progress")
@@ -208,7 +211,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         booking = self._organizer_booking()
-        booking.complete(actor=request.user)
+        money.complete_booking(booking, actor=request.user)
         return self._booking_response(booking.pk)
 
     # --- lines: organizer ----------------------------------------------------------------------
@@ -223,7 +226,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking = self._organizer_booking()
         serializer = s.AddVendorSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        line = booking.add_vendor(
+        line = money.add_vendor(
+            booking,
             actor=request.user,
             vendor=serializer.validated_data["vendor"],
             proposed_price_cents=serializer.validated_data["proposed_price_cents"],
@@ -237,7 +241,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["delete"], url_path=LINE_PATH)
     def remove_vendor(self, request, pk=None, bv_id=None):
         booking = self._organizer_booking()
-        booking.remove_vendor(actor=request.user, line=self._line(booking, bv_id))
+        money.remove_vendor(booking, actor=request.user, line=self._line(booking, bv_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @_transition("Accept a counter-offer: countered → approved", parameters=[LINE_ID])

@@ -1,11 +1,13 @@
 """Disputes and trust screening in the staff console. Both are read-only records: a dispute's
-status changes only through the confirm action, which calls `Dispute.change_status` — the same
-method as `PATCH /admin/disputes/{id}` — so the money settles and the audit row is written
-exactly as through the API. Moderation events hold masked excerpts only."""
+status changes only through the confirm action, which calls
+`payments.services.change_dispute_status` — the same flow as `PATCH /admin/disputes/{id}` — so
+the money settles and the audit row is written exactly as through the API. Moderation events
+hold masked excerpts only."""
 
 from django.contrib import admin
 
 from disputes.models import Dispute, ModerationEvent
+from payments import services as money
 from strathwell.console.actions import confirm_action
 from strathwell.console.forms import DisputeStatusForm
 from strathwell.console.mixins import ReadOnlyModelAdmin
@@ -37,7 +39,7 @@ class DisputeAdmin(ReadOnlyModelAdmin):
             label="Change dispute status",
             verb="change the status of",
             done="Updated",
-            method="change_status",
+            perform=money.change_dispute_status,
             form_class=DisputeStatusForm,
             effect="Disputes move open → under review → resolved, refunded or adjusted. "
             "Resolved releases the payouts the dispute held back to eligible; refunded "

@@ -1,3 +1,12 @@
+"""Disputes: a participant's complaint about a paid booking, decided by staff.
+
+`Dispute` methods are pure transitions (lock, re-read, guard, write, signal). While a dispute
+is open the booking's payouts are frozen; holding, releasing and reversing them is money, so
+opening and deciding a dispute go through `payments.services.open_dispute` /
+`change_dispute_status`, which lock booking → payouts → dispute (the project's lock order) and
+call these methods inside their transaction. Free text is screened by the caller (the API).
+"""
+
 import uuid
 
 from django.conf import settings
@@ -5,26 +14,27 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from strathwell.audit.services import snapshot
+from bookings.locks import lock_booking
+from bookings.models import BookingVendor
+from disputes.signals import dispute_transitioned
 from strathwell.exceptions import (
     AlreadyExists,
     DomainPermissionDenied,
     DomainValidationError,
     InvalidTransition,
 )
+from strathwell.transitions import Transitions
 
 
 class DisputeQuerySet(models.QuerySet):
     def for_participant(self, user):
         """Disputes on bookings the user takes part in: as their organizer, or as the user of
         a vendor with a line on them (whoever opened the dispute)."""
-        from bookings.models import BookingVendor
-
         vendor_bookings = BookingVendor.objects.filter(vendor__user_id=user.pk).values("booking_id")
         return self.filter(Q(booking__organizer_id=user.pk) | Q(booking_id__in=vendor_bookings))
 
 
-class Dispute(models.Model):
+class Dispute(Transitions, models.Model):
     """A participant's complaint about a booking. While open it freezes the booking's payouts."""
 
     class Status(models.TextChoices):
@@ -44,6 +54,9 @@ class Dispute(models.Model):
         Status.REFUNDED: set(),
         Status.ADJUSTED: set(),
     }
+    TRANSITION_ERROR = "A dispute cannot go from {old} to {new}."
+    TRANSITION_ERROR_DETAILS = {"status": "{old}", "requested": "{new}"}
+    transition_signal = dispute_transitioned
     ACTIONS = {
         Status.UNDER_REVIEW: "dispute.start_review",
         Status.RESOLVED: "dispute.resolve",
@@ -87,38 +100,26 @@ class Dispute(models.Model):
     def open_for_booking(cls, booking_id) -> bool:
         return cls.objects.filter(booking_id=booking_id, status__in=cls.OPEN_STATUSES).exists()
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
     @staticmethod
     def is_participant(user, booking) -> bool:
         """The booking's organizer, or the user of a vendor with a line on it."""
-        from bookings.models import BookingVendor
-
         if user is None or not getattr(user, "is_authenticated", False):
             return False
         if user.pk == booking.organizer_id:
             return True
         return BookingVendor.objects.filter(booking_id=booking.pk, vendor__user_id=user.pk).exists()
 
-    # --- opening: screen, lock, guard, write, hold, signal -----------------------------------
+    # --- opening: lock, guard, write, signal ---------------------------------------------------
 
     @classmethod
     def open(cls, *, booking, opened_by, reason: str, description: str = "") -> "Dispute":
-        """A participant opens a dispute on a paid (or later, not canceled) booking.
+        """A participant opens a dispute on a paid (or later, not canceled) booking: the
+        dispute is created `open` (through `payments.services.open_dispute`, which also holds
+        the booking's eligible payouts in the same transaction).
 
-        Reason and description go through trust screening first (a block → 400 naming the
-        field, logged masked). Then, in ONE transaction locking Booking → its eligible Payouts
-        (→ the new Dispute): the dispute is created `open` and every `eligible` payout of the
-        booking is held with `hold_reason` naming the dispute and `held_by_dispute` set.
         One open dispute per booking (409 `already_exists`, also enforced by a partial unique
         index); a booking in another status → 409 `invalid_transition`; a non-participant →
         403 (the API answers 404 before getting here)."""
-        from bookings.models import Booking
-        from disputes.services import screen_user_text
-        from payments.models import Payout
-
         reason = (reason or "").strip()
         description = (description or "").strip()
         if not reason:
@@ -126,17 +127,8 @@ class Dispute(models.Model):
                 "reason: say what the dispute is about.",
                 details={"reason": ["This field may not be blank."]},
             )
-        for field, text in (("reason", reason), ("description", description)):
-            screen_user_text(
-                user=opened_by,
-                text=text,
-                field=field,
-                context_type="message",
-                context_id=str(booking.pk),
-            )
-
         with transaction.atomic():
-            locked_booking = Booking.objects.select_for_update().get(pk=booking.pk)
+            locked_booking = lock_booking(booking.pk)
             if not cls.is_participant(opened_by, locked_booking):
                 raise DomainPermissionDenied(
                     "Only the booking's organizer or one of its vendors can open a dispute."
@@ -151,11 +143,6 @@ class Dispute(models.Model):
                 )
             if cls.open_for_booking(locked_booking.pk):
                 raise AlreadyExists("This booking already has an open dispute.")
-            payouts = list(
-                Payout.objects.select_for_update()
-                .filter(booking_id=locked_booking.pk, status=Payout.Status.ELIGIBLE)
-                .order_by("id")
-            )
             try:
                 with transaction.atomic():
                     dispute = cls.objects.create(
@@ -166,49 +153,23 @@ class Dispute(models.Model):
                     )
             except IntegrityError as exc:  # the partial unique index, as a backstop
                 raise AlreadyExists("This booking already has an open dispute.") from exc
-            dispute._send(actor=opened_by, action="dispute.open", before=None, reason=reason)
-            hold_reason = f"dispute {dispute.pk}: {reason}"
-            for payout in payouts:
-                payout.hold(actor=opened_by, reason=hold_reason, dispute=dispute)
+            dispute.send_transition(
+                actor=opened_by, action="dispute.open", before=None, reason=reason
+            )
         return dispute
 
     # --- staff transitions ----------------------------------------------------------------------
 
-    def start_review(self, *, actor, note: str = "") -> "Dispute":
-        """Staff take the dispute: open → under_review. Payouts stay frozen."""
-        return self.change_status(actor=actor, status=self.Status.UNDER_REVIEW, note=note)
-
-    def resolve(self, *, actor, status: str, resolution_note: str) -> "Dispute":
-        """Staff decide the dispute: under_review → resolved | refunded | adjusted."""
-        if status not in self.FINAL_STATUSES:
-            raise DomainValidationError(
-                f"status: {status!r} does not decide a dispute.",
-                details={"status": [f"Must be one of {', '.join(self.FINAL_STATUSES)}."]},
-            )
-        return self.change_status(actor=actor, status=status, note=resolution_note)
-
     def change_status(self, *, actor, status: str, note: str = "") -> "Dispute":
         """Move the dispute along `open → under_review → resolved | refunded | adjusted`
         (staff only; a final status needs a resolution note). Audited with before/after and
-        the note as reason.
-
-        Locks Booking → the booking's unpaid Payouts → Dispute, then writes the new status
-        FIRST (so the payout guards no longer see an open dispute) and settles the money in
-        the same transaction:
-
-        - `resolved`: the payouts this dispute held are released (back to `eligible`, or to
-          `locked` if they were never due), and completion payouts of a completed booking that
-          the dispute kept locked become `eligible`;
-        - `refunded`: the payouts this dispute held and every still-`locked` payout of the
-          booking are reversed (the deposit goes back to the organizer, nothing of it is due);
-        - `adjusted`: the held payouts stay `held` for staff to settle one by one.
+        the note as reason. Locks the dispute (last in the lock order: the caller,
+        `payments.services.change_dispute_status`, has locked the booking and its unpaid
+        payouts, and settles them after this write, in the same transaction).
 
         Repeating `under_review` is a no-op; a decided dispute is final (deciding it again,
         even with the same status, → InvalidTransition: the first decision's note and money
         settlement stand). Anything illegal changes nothing."""
-        from bookings.models import Booking
-        from payments.models import Payout
-
         if actor is None or not getattr(actor, "is_admin", False):
             raise DomainPermissionDenied("Only staff can change a dispute's status.")
         if status not in self.Status.values:
@@ -223,94 +184,20 @@ class Dispute(models.Model):
                 "resolution_note: say how the dispute was decided.",
                 details={"resolution_note": ["A resolution note is required."]},
             )
-
         with transaction.atomic():
-            Booking.objects.select_for_update().filter(pk=self.booking_id).values_list("pk").first()
-            if final:
-                list(
-                    Payout.objects.select_for_update()
-                    .filter(
-                        booking_id=self.booking_id,
-                        status__in=[Payout.Status.HELD, Payout.Status.LOCKED],
-                    )
-                    .order_by("id")
-                    .values_list("pk")
-                )
-            locked = Dispute.objects.select_for_update().get(pk=self.pk)
+            locked = self.lock_row()
             if locked.status == status and not final:
                 return locked  # a double click on "under review"
-            if status not in self.TRANSITIONS[locked.status]:
-                raise InvalidTransition(
-                    f"A dispute cannot go from {locked.status} to {status}.",
-                    details={"status": locked.status, "requested": status},
-                )
-            before = snapshot(locked)
-            locked.status = status
-            fields = ["status", "updated_at"]
+            changes = {}
             if note:
-                locked.resolution_note = note
-                fields.append("resolution_note")
+                changes["resolution_note"] = note
             if final:
-                locked.resolved_at = timezone.now()
-                fields.append("resolved_at")
-            locked.save(update_fields=fields)
-            locked._send(actor=actor, action=self.ACTIONS[status], before=before, reason=note)
-            if final:
-                locked._settle_payouts(actor=actor, note=note)
+                changes["resolved_at"] = timezone.now()
+            locked.transition(
+                status, actor=actor, action=self.ACTIONS[status], reason=note, **changes
+            )
         self._refresh_from(locked)
         return locked
-
-    def _settle_payouts(self, *, actor, note: str) -> None:
-        """Apply the decision to the booking's money (inside change_status's transaction,
-        with the booking and its unpaid payouts locked and this dispute already decided)."""
-        from payments.models import Payout
-
-        reason = f"dispute {self.pk} {self.status}: {note}"
-        held = list(
-            Payout.objects.filter(held_by_dispute_id=self.pk, status=Payout.Status.HELD).order_by(
-                "id"
-            )
-        )
-        if self.status == self.Status.RESOLVED:
-            for payout in held:
-                payout.release(actor=actor, reason=reason)
-            for payout in self._completions_kept_locked():
-                payout.make_eligible(actor=actor)
-        elif self.status == self.Status.REFUNDED:
-            locked_payouts = Payout.objects.filter(
-                booking_id=self.booking_id, status=Payout.Status.LOCKED
-            ).order_by("id")
-            for payout in [*held, *locked_payouts]:
-                payout.reverse(actor=actor, reason=reason)
-        else:  # ADJUSTED: the held payouts stay held; staff release or reverse each one.
-            # Nothing else would ever move the kept-locked completion payouts, so they join
-            # the held ones in the staff queue.
-            for payout in self._completions_kept_locked():
-                payout.hold(actor=actor, reason=reason, dispute=self)
-
-    def _completions_kept_locked(self):
-        """The completion payouts of a completed booking, which stayed `locked` while this
-        dispute was open (none when the booking is not completed)."""
-        from payments.models import Payout
-
-        if self.booking.status != "completed":
-            return []
-        return Payout.objects.filter(
-            booking_id=self.booking_id, kind=Payout.Kind.COMPLETION, status=Payout.Status.LOCKED
-        ).order_by("id")
-
-    def _send(self, *, actor, action: str, before, reason: str = "") -> None:
-        from disputes.signals import dispute_transitioned
-
-        dispute_transitioned.send(
-            sender=Dispute,
-            actor=actor,
-            action=action,
-            target=self,
-            before=before,
-            after=snapshot(self),
-            reason=reason or "",
-        )
 
     def _refresh_from(self, other: "Dispute") -> None:
         for field in ("status", "resolution_note", "resolved_at", "updated_at"):

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from bookings.models import Booking, BookingVendor
 from disputes import serializers as s
 from disputes.models import Dispute, ModerationEvent
-from disputes.services import record_screening
+from disputes.services import record_screening, screen_user_text
+from payments import services as money
 from strathwell.api.permissions import IsAdmin
 from strathwell.exceptions import DomainPermissionDenied
 
@@ -111,7 +112,17 @@ class DisputeViewSet(
         booking = participant_bookings(request.user).filter(pk=data["booking_id"]).first()
         if booking is None:
             raise NotFound("Booking not found.")
-        dispute = Dispute.open(
+        # Screened before the dispute's transaction: a block is a 400 naming the field, and
+        # its logged (masked) ModerationEvent survives the refusal.
+        for field in ("reason", "description"):
+            screen_user_text(
+                user=request.user,
+                text=(data[field] or "").strip(),
+                field=field,
+                context_type="message",
+                context_id=str(booking.pk),
+            )
+        dispute = money.open_dispute(
             booking=booking,
             opened_by=request.user,
             reason=data["reason"],
@@ -149,7 +160,8 @@ class AdminDisputeViewSet(
         dispute = self.get_object()
         serializer = s.AdminDisputeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        dispute = dispute.change_status(
+        dispute = money.change_dispute_status(
+            dispute,
             actor=request.user,
             status=serializer.validated_data["status"],
             note=serializer.validated_data["resolution_note"],

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from strathwell.money import round_half_up
+
 __all__ = ["VendorAllocation", "allocate"]
 
-_HALF = Fraction(1, 2)
 _HUNDRED = Fraction(100)
 
 
@@ -49,11 +50,6 @@ def _to_percent(value: object, name: str) -> Fraction:
     if not 0 <= fraction <= 100:
         raise ValueError(f"{name} must be between 0 and 100 inclusive, got {value!r}")
     return fraction
-
-
-def _round_half_up(value: Fraction) -> int:
-    """Round a non-negative Fraction to the nearest integer, halves rounding up."""
-    return math.floor(value + _HALF)
 
 
 def allocate(
@@ -130,7 +126,7 @@ def allocate(
 
     result: list[VendorAllocation] = []
     for share in shares:
-        fee = _round_half_up(share * commission)
+        fee = round_half_up(share * commission)
         net = share - fee
         reservation_cents = math.floor(net * reservation)
         result.append(

@@ -4,9 +4,13 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from disputes.models import Dispute
+from payments import locks
+from payments.signals import payment_transitioned, payout_transitioned
 from strathwell.audit.models import AppendOnlyQuerySet
 from strathwell.audit.services import snapshot
 from strathwell.exceptions import DomainValidationError, InvalidTransition
+from strathwell.transitions import Transitions
 
 # The fields an audit row shows for a payment / payout transition (client_secret never).
 PAYMENT_AUDIT_FIELDS = [
@@ -20,7 +24,7 @@ PAYMENT_AUDIT_FIELDS = [
 ]
 
 
-class Payment(models.Model):
+class Payment(Transitions, models.Model):
     """A deposit collected through a Stripe PaymentIntent. Success is learned only from a
     signed webhook."""
 
@@ -76,45 +80,23 @@ class Payment(models.Model):
         Status.SUCCEEDED: set(),
         Status.CANCELED: set(),
     }
+    TRANSITION_ERROR = "A {old} payment cannot become {new}."
+    TRANSITION_ERROR_DETAILS = {"status": "{old}", "payment_id": "{pk}"}
+    transition_signal = payment_transitioned
 
     def __str__(self):
         return f"{self.kind} {self.amount_cents} {self.currency} ({self.status})"
 
-    @property
-    def is_live(self) -> bool:
-        """Pending: the organizer may still pay it."""
-        return self.status == self.Status.PENDING
-
-    def _lock(self) -> "Payment":
-        return Payment.objects.select_for_update().get(pk=self.pk)
-
-    def _move_to(self, new_status: str) -> None:
-        if new_status not in self.TRANSITIONS[self.status]:
-            raise InvalidTransition(
-                f"A {self.status} payment cannot become {new_status}.",
-                details={"status": self.status, "payment_id": str(self.pk)},
-            )
-        self.status = new_status
-
-    def _send_transition(self, *, action, actor, before, reason=""):
-        from payments.signals import payment_transitioned
-
-        payment_transitioned.send(
-            sender=Payment,
-            actor=actor,
-            action=action,
-            target=self,
-            before=before,
-            after=snapshot(self, PAYMENT_AUDIT_FIELDS),
-            reason=reason,
-        )
+    def audit_state(self) -> dict:
+        """A payment's audit rows: its status and money fields (never the client secret)."""
+        return snapshot(self, PAYMENT_AUDIT_FIELDS)
 
     def attach_intent(self, *, intent_id: str, client_secret: str) -> "Payment":
         """Record the Stripe PaymentIntent of a payment (creation's last step).
 
         Locks the payment. Idempotent for the same intent; a different one → InvalidTransition."""
         with transaction.atomic():
-            locked = self._lock()
+            locked = self.lock_row()
             if locked.stripe_payment_intent_id == intent_id:
                 return locked
             if locked.stripe_payment_intent_id:
@@ -131,48 +113,42 @@ class Payment(models.Model):
         """pending|failed → succeeded. Only `services.record_payment_success` calls this, in the
         transaction that also allocates the money. A repeat is a no-op."""
         with transaction.atomic():
-            locked = self._lock()
-            if locked.status == self.Status.SUCCEEDED:
-                return locked
-            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
-            locked._move_to(self.Status.SUCCEEDED)
-            locked.succeeded_at = timezone.now()
-            locked.failure_message = ""
-            locked.save(update_fields=["status", "succeeded_at", "failure_message", "updated_at"])
-            locked._send_transition(
-                action="payment.succeed", actor=actor, before=before, reason=reason
-            )
+            locked = self.lock_row()
+            if locked.status != self.Status.SUCCEEDED:
+                locked.transition(
+                    self.Status.SUCCEEDED,
+                    actor=actor,
+                    action="payment.succeed",
+                    reason=reason,
+                    succeeded_at=timezone.now(),
+                    failure_message="",
+                )
         return locked
 
     def mark_failed(self, *, message: str = "", actor=None, reason="") -> "Payment":
         """pending → failed (the card was declined; the organizer may retry). A repeat is a
         no-op; a succeeded or canceled payment never moves back (InvalidTransition)."""
         with transaction.atomic():
-            locked = self._lock()
-            if locked.status == self.Status.FAILED:
-                return locked
-            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
-            locked._move_to(self.Status.FAILED)
-            locked.failure_message = (message or "")[:2000]
-            locked.save(update_fields=["status", "failure_message", "updated_at"])
-            locked._send_transition(
-                action="payment.fail", actor=actor, before=before, reason=reason
-            )
+            locked = self.lock_row()
+            if locked.status != self.Status.FAILED:
+                locked.transition(
+                    self.Status.FAILED,
+                    actor=actor,
+                    action="payment.fail",
+                    reason=reason,
+                    failure_message=(message or "")[:2000],
+                )
         return locked
 
     def mark_canceled(self, *, actor=None, reason="") -> "Payment":
         """pending|failed → canceled (the PaymentIntent was canceled). A repeat is a no-op; a
         succeeded payment never moves back (InvalidTransition)."""
         with transaction.atomic():
-            locked = self._lock()
-            if locked.status == self.Status.CANCELED:
-                return locked
-            before = snapshot(locked, PAYMENT_AUDIT_FIELDS)
-            locked._move_to(self.Status.CANCELED)
-            locked.save(update_fields=["status", "updated_at"])
-            locked._send_transition(
-                action="payment.cancel", actor=actor, before=before, reason=reason
-            )
+            locked = self.lock_row()
+            if locked.status != self.Status.CANCELED:
+                locked.transition(
+                    self.Status.CANCELED, actor=actor, action="payment.cancel", reason=reason
+                )
         return locked
 
 
@@ -260,7 +236,7 @@ class Allocation(models.Model):
         return f"{self.share_cents} to {self.booking_vendor_id}"
 
 
-class Payout(models.Model):
+class Payout(Transitions, models.Model):
     """Money owed to a vendor from a succeeded payment, released only by staff."""
 
     class Kind(models.TextChoices):
@@ -273,6 +249,19 @@ class Payout(models.Model):
         PAID = "paid"
         HELD = "held"
         REVERSED = "reversed"
+
+    # Staff release, reverse or pay; disputes and cancellations hold. Paid and reversed are
+    # final. (A released payout that was never due goes back to `locked`.)
+    TRANSITIONS = {
+        Status.LOCKED: {Status.ELIGIBLE, Status.HELD, Status.REVERSED},
+        Status.ELIGIBLE: {Status.PAID, Status.HELD, Status.REVERSED},
+        Status.HELD: {Status.ELIGIBLE, Status.LOCKED, Status.REVERSED},
+        Status.PAID: set(),
+        Status.REVERSED: set(),
+    }
+    TRANSITION_ERROR = "A {old} {self.kind} payout cannot be {verb}."
+    TRANSITION_ERROR_DETAILS = {"payout_id": "{pk}", "status": "{old}"}
+    transition_signal = payout_transitioned
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     vendor = models.ForeignKey("vendors.Vendor", on_delete=models.PROTECT, related_name="payouts")
@@ -316,48 +305,17 @@ class Payout(models.Model):
 
     # --- transitions: lock, re-read, guard, write, signal ------------------------------------
     #
-    # Each method locks the booking, then the payout (the global lock order), re-reads, and is
-    # a no-op returning the payout when the payout is already in the target state (an admin's
-    # double click, two racing requests). Anything else illegal raises InvalidTransition.
-
-    def _locked_for_change(self) -> "Payout":
-        from bookings.models import Booking
-
-        # Booking first: dispute creation and booking cancel/complete lock it too, so the
-        # dispute / booking checks below cannot race them.
-        Booking.objects.select_for_update().filter(pk=self.booking_id).values_list("pk").first()
-        return (
-            Payout.objects.select_for_update(of=("self",)).select_related("booking").get(pk=self.pk)
-        )
+    # Each method locks the booking, then the payout (`payments.locks.lock_payout`, the global
+    # lock order), re-reads, and is a no-op returning the payout when the payout is already in
+    # the target state (an admin's double click, two racing requests). Anything else illegal
+    # raises InvalidTransition.
 
     def _refuse_if_disputed(self, verb: str) -> None:
-        from disputes.models import Dispute
-
         if Dispute.open_for_booking(self.booking_id):
             raise InvalidTransition(
                 f"This payout cannot be {verb} while a dispute on its booking is open.",
                 details={"payout_id": str(self.pk), "booking_id": str(self.booking_id)},
             )
-
-    def _refuse(self, verb: str) -> None:
-        raise InvalidTransition(
-            f"A {self.status} {self.kind} payout cannot be {verb}.",
-            details={"payout_id": str(self.pk), "status": self.status},
-        )
-
-    def _save_transition(self, *, action, actor, before, reason, fields):
-        from payments.signals import payout_transitioned
-
-        self.save(update_fields=["status", "updated_at", *fields])
-        payout_transitioned.send(
-            sender=Payout,
-            actor=actor,
-            action=action,
-            target=self,
-            before=before,
-            after=snapshot(self),
-            reason=reason or "",
-        )
 
     @staticmethod
     def _require_reason(reason: str) -> str:
@@ -372,7 +330,7 @@ class Payout(models.Model):
         """The vendor asks for its reservation payout: locked → eligible. Needs the booking
         paid or later and no open dispute. Locks booking → payout; a repeat is a no-op."""
         with transaction.atomic():
-            locked = self._locked_for_change()
+            locked = locks.lock_payout(self)
             if locked.kind != self.Kind.RESERVATION:
                 raise InvalidTransition(
                     "Only reservation payouts can be requested; completion payouts become "
@@ -381,25 +339,24 @@ class Payout(models.Model):
                 )
             if locked.status == self.Status.ELIGIBLE:
                 return locked
-            if locked.status != self.Status.LOCKED:
-                locked._refuse("requested")
+            locked.check_transition(
+                self.Status.ELIGIBLE, allowed_from={self.Status.LOCKED}, verb="requested"
+            )
             if not locked.booking.is_paid_or_later:
                 raise InvalidTransition(
                     "A reservation payout can be requested once the booking is paid.",
                     details={"payout_id": str(locked.pk), "booking_status": locked.booking.status},
                 )
             locked._refuse_if_disputed("requested")
-            before = snapshot(locked)
             now = timezone.now()
-            locked.status = self.Status.ELIGIBLE
-            locked.requested_at = now
-            locked.eligible_at = now
-            locked._save_transition(
-                action="payout.request",
+            locked.transition(
+                self.Status.ELIGIBLE,
                 actor=actor,
-                before=before,
-                reason="",
-                fields=["requested_at", "eligible_at"],
+                action="payout.request",
+                allowed_from={self.Status.LOCKED},
+                verb="requested",
+                requested_at=now,
+                eligible_at=now,
             )
         return locked
 
@@ -407,7 +364,7 @@ class Payout(models.Model):
         """A completion payout of a completed booking: locked → eligible (refused while a
         dispute on the booking is open). Locks booking → payout; a repeat is a no-op."""
         with transaction.atomic():
-            locked = self._locked_for_change()
+            locked = locks.lock_payout(self)
             if locked.kind != self.Kind.COMPLETION:
                 raise InvalidTransition(
                     "Only completion payouts become eligible with the booking's completion.",
@@ -415,23 +372,22 @@ class Payout(models.Model):
                 )
             if locked.status == self.Status.ELIGIBLE:
                 return locked
-            if locked.status != self.Status.LOCKED:
-                locked._refuse("made eligible")
+            locked.check_transition(
+                self.Status.ELIGIBLE, allowed_from={self.Status.LOCKED}, verb="made eligible"
+            )
             if locked.booking.status != "completed":
                 raise InvalidTransition(
                     "A completion payout becomes eligible only when the booking is completed.",
                     details={"payout_id": str(locked.pk), "booking_status": locked.booking.status},
                 )
             locked._refuse_if_disputed("made eligible")
-            before = snapshot(locked)
-            locked.status = self.Status.ELIGIBLE
-            locked.eligible_at = timezone.now()
-            locked._save_transition(
-                action="payout.make_eligible",
+            locked.transition(
+                self.Status.ELIGIBLE,
                 actor=actor,
-                before=before,
-                reason="",
-                fields=["eligible_at"],
+                action="payout.make_eligible",
+                allowed_from={self.Status.LOCKED},
+                verb="made eligible",
+                eligible_at=timezone.now(),
             )
         return locked
 
@@ -440,15 +396,12 @@ class Payout(models.Model):
         in the same transaction (exactly once: a repeat is a no-op, and the ledger has a unique
         constraint per payout). Refused while a dispute on the booking is open."""
         with transaction.atomic():
-            locked = self._locked_for_change()
+            locked = locks.lock_payout(self)
             if locked.status == self.Status.PAID:
                 return locked
-            if locked.status != self.Status.ELIGIBLE:
-                locked._refuse("approved")
+            locked.check_transition(self.Status.PAID, verb="approved")
             locked._refuse_if_disputed("approved")
-            before = snapshot(locked)
-            locked.status = self.Status.PAID
-            locked.paid_at = timezone.now()
+            before = locked.audit_state()
             LedgerEntry.objects.create(
                 entry_type=LedgerEntry.EntryType.PAYOUT,
                 payment_id=locked.payment_id,
@@ -459,12 +412,14 @@ class Payout(models.Model):
                 currency=locked.currency,
                 memo=f"{locked.kind} payout to vendor {locked.vendor_id}"[:300],
             )
-            locked._save_transition(
-                action="payout.approve",
+            locked.transition(
+                self.Status.PAID,
                 actor=actor,
-                before=before,
+                action="payout.approve",
                 reason=reason,
-                fields=["paid_at"],
+                verb="approved",
+                before=before,
+                paid_at=timezone.now(),
             )
         return locked
 
@@ -473,23 +428,18 @@ class Payout(models.Model):
         it, if any). A repeat is a no-op."""
         reason = self._require_reason(reason)
         with transaction.atomic():
-            locked = self._locked_for_change()
-            if locked.status == self.Status.HELD:
-                return locked
-            if locked.status not in (self.Status.LOCKED, self.Status.ELIGIBLE):
-                locked._refuse("held")
-            before = snapshot(locked)
-            locked.status = self.Status.HELD
-            locked.held_at = timezone.now()
-            locked.hold_reason = reason
-            locked.held_by_dispute = dispute
-            locked._save_transition(
-                action="payout.hold",
-                actor=actor,
-                before=before,
-                reason=reason,
-                fields=["held_at", "hold_reason", "held_by_dispute"],
-            )
+            locked = locks.lock_payout(self)
+            if locked.status != self.Status.HELD:
+                locked.transition(
+                    self.Status.HELD,
+                    actor=actor,
+                    action="payout.hold",
+                    reason=reason,
+                    verb="held",
+                    held_at=timezone.now(),
+                    hold_reason=reason,
+                    held_by_dispute=dispute,
+                )
         return locked
 
     def release(self, *, actor, reason: str) -> "Payout":
@@ -499,27 +449,28 @@ class Payout(models.Model):
         A repeat (already eligible) is a no-op."""
         reason = self._require_reason(reason)
         with transaction.atomic():
-            locked = self._locked_for_change()
+            locked = locks.lock_payout(self)
             if locked.status == self.Status.ELIGIBLE:
                 return locked
             if locked.status != self.Status.HELD:
-                locked._refuse("released")
+                locked.refuse(verb="released")
             locked._refuse_if_disputed("released")
             due = (
                 locked.booking.status == "completed"
                 if locked.kind == self.Kind.COMPLETION
                 else locked.requested_at is not None and locked.booking.is_paid_or_later
             )
-            before = snapshot(locked)
-            locked.status = self.Status.ELIGIBLE if due else self.Status.LOCKED
-            fields = ["hold_reason", "held_by_dispute"]
+            changes = {"hold_reason": "", "held_by_dispute": None}
             if due and locked.eligible_at is None:
-                locked.eligible_at = timezone.now()
-                fields.append("eligible_at")
-            locked.hold_reason = ""
-            locked.held_by_dispute = None
-            locked._save_transition(
-                action="payout.release", actor=actor, before=before, reason=reason, fields=fields
+                changes["eligible_at"] = timezone.now()
+            locked.transition(
+                self.Status.ELIGIBLE if due else self.Status.LOCKED,
+                actor=actor,
+                action="payout.release",
+                reason=reason,
+                allowed_from={self.Status.HELD},
+                verb="released",
+                **changes,
             )
         return locked
 
@@ -529,22 +480,17 @@ class Payout(models.Model):
         reversed here."""
         reason = self._require_reason(reason)
         with transaction.atomic():
-            locked = self._locked_for_change()
-            if locked.status == self.Status.REVERSED:
-                return locked
-            if locked.status not in (self.Status.LOCKED, self.Status.ELIGIBLE, self.Status.HELD):
-                locked._refuse("reversed")
-            before = snapshot(locked)
-            locked.status = self.Status.REVERSED
-            locked.reversed_at = timezone.now()
-            locked.reverse_reason = reason
-            locked._save_transition(
-                action="payout.reverse",
-                actor=actor,
-                before=before,
-                reason=reason,
-                fields=["reversed_at", "reverse_reason"],
-            )
+            locked = locks.lock_payout(self)
+            if locked.status != self.Status.REVERSED:
+                locked.transition(
+                    self.Status.REVERSED,
+                    actor=actor,
+                    action="payout.reverse",
+                    reason=reason,
+                    verb="reversed",
+                    reversed_at=timezone.now(),
+                    reverse_reason=reason,
+                )
         return locked
 
 

@@ -1,281 +1,37 @@
-"""Money flows that span apps. Lock order everywhere: Booking → BookingVendor → Payment →
-Payout → Dispute (Saleor's lock_objects idea), so two flows never deadlock. No Stripe call is
-ever made while a row lock is held.
+"""Every flow that moves or freezes money, in one place.
+
+Models own their transitions (lock, re-read, guard, write, signal); the flows here own what
+spans apps, and call those transitions inside ONE transaction that takes its row locks in the
+project's lock order (`payments.locks`: webhook event → booking → lines → payment → payouts →
+dispute):
+
+- `record_payment_success`: payment succeeded → booking paid → allocation → ledger → payouts;
+- `cancel_booking` / `complete_booking`: the booking's transition, then its payments voided and
+  payouts held (cancel) or its completion payouts made eligible (complete);
+- `add_vendor` / `remove_vendor`: a line change that voids the deposit of a payable booking;
+- `open_dispute` / `change_dispute_status` (and `start_dispute_review`, `resolve_dispute`):
+  the dispute's transition, then the payouts it freezes, releases or reverses.
+
+Creating a deposit's PaymentIntent idempotently is `payments.deposits`. No Stripe call is ever
+made while a row lock is held (cancellations of PaymentIntents run after the commit).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import time
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from payments import stripe_client
+from bookings.models import Booking
+from disputes.models import Dispute
+from payments import locks, stripe_client
 from payments.allocation import allocate
-from payments.models import Allocation, IdempotencyRecord, LedgerEntry, Payment, Payout
-from strathwell.exceptions import (
-    DomainValidationError,
-    IdempotencyConflict,
-    InvalidTransition,
-    PaymentProviderError,
-)
+from payments.models import Allocation, LedgerEntry, Payment, Payout
+from strathwell.exceptions import DomainValidationError, InvalidTransition
 
 logger = logging.getLogger("strathwell.payments")
-
-IDEMPOTENCY_SCOPE_DEPOSIT = "payments.create_deposit"
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
-# How long a duplicate request waits for the first one (same key) to finish.
-IDEMPOTENCY_WAIT_SECONDS = 15.0
-IDEMPOTENCY_POLL_SECONDS = 0.05
-# A first request that has not finished after this long died (process killed between the
-# phases): a retry with its key resumes it (safe: Stripe dedupes by the payment's key).
-IDEMPOTENCY_ABANDONED_AFTER_SECONDS = 120
-
-
-# --- payment creation -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status: int
-    body: dict
-    replayed: bool
-
-
-def validate_idempotency_key(key: str | None) -> str:
-    """The `Idempotency-Key` header: required, 1–255 characters (else 400)."""
-    key = (key or "").strip()
-    if not key:
-        raise DomainValidationError(
-            "The Idempotency-Key header is required.",
-            details={"Idempotency-Key": ["This header is required."]},
-        )
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise DomainValidationError(
-            "The Idempotency-Key header is too long.",
-            details={
-                "Idempotency-Key": [
-                    f"Ensure this header has at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."
-                ]
-            },
-        )
-    return key
-
-
-def request_fingerprint(*, booking_id, body) -> str:
-    """sha256 of what the request asks for: the booking and the (canonical JSON) body."""
-    canonical = json.dumps(
-        {"booking_id": str(booking_id), "body": body or {}},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def create_deposit_payment(
-    *, booking, user, idempotency_key: str, body, serialize
-) -> StoredResponse:
-    """Create the deposit Payment of a booking and its Stripe PaymentIntent, idempotently.
-
-    Guarantees: one Payment and one PaymentIntent per (user, Idempotency-Key), however many
-    copies of the request arrive and however they interleave; every copy answers the same
-    stored response; the same key for another booking/body → IdempotencyConflict (409). The
-    Stripe call is made with no row lock held; when it fails, nothing is kept (payment and
-    idempotency record are deleted) and PaymentProviderError (502) is raised.
-
-    `serialize(payment) -> dict` renders the 201 body (kept so the replay is identical).
-    """
-    key = validate_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(booking_id=booking.pk, body=body)
-
-    existing = _find_record(user, key)
-    if existing is None:
-        record = _start_payment(booking=booking, user=user, key=key, fingerprint=fingerprint)
-        if record is not None:
-            return _finish_payment(record, serialize=serialize)
-        existing = _find_record(user, key)  # lost the insert race to a concurrent copy
-        if existing is None:  # ... which already failed and was rolled back
-            raise PaymentProviderError(
-                "A concurrent request with this Idempotency-Key failed; retry the request."
-            )
-    return _replay(existing, fingerprint=fingerprint, serialize=serialize)
-
-
-def _find_record(user, key) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.select_related("payment").filter(user=user, key=key).first()
-
-
-def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | None:
-    """Phase 1 (one transaction, booking locked): check the booking, create the pending
-    Payment and claim the key. None when a concurrent copy claimed the key first."""
-    from bookings.models import Booking
-
-    try:
-        with transaction.atomic():
-            locked = Booking.objects.select_for_update().get(pk=booking.pk)
-            if IdempotencyRecord.objects.filter(user=user, key=key).exists():
-                return None  # a concurrent copy (serialized by the booking lock) got here first
-            if locked.status != Booking.Status.READY:
-                raise InvalidTransition(
-                    f"A {locked.status} booking cannot be paid; it must be ready_for_payment.",
-                    details={"booking_id": str(locked.pk), "status": locked.status},
-                )
-            live = (
-                Payment.objects.filter(booking=locked, status=Payment.Status.PENDING)
-                .order_by("created_at")
-                .first()
-            )
-            if live is not None and _abandoned_before_intent(live):
-                # Its request died before Stripe was called and its key may be lost: nobody
-                # can pay it and it never fails, so it must not block the booking forever.
-                live.mark_canceled(actor=user, reason="abandoned before its PaymentIntent")
-                live = None
-            if live is not None:
-                raise InvalidTransition(
-                    "This booking already has a payment in progress; pay that one "
-                    "(GET /payments/{id} gives its client_secret) or wait for it to fail.",
-                    details={"payment_id": str(live.pk), "booking_id": str(locked.pk)},
-                )
-            amount = int(locked.deposit_cents)
-            if amount <= 0:
-                raise InvalidTransition(
-                    "This booking has no deposit to pay.",
-                    details={"booking_id": str(locked.pk), "deposit_cents": amount},
-                )
-            payment = Payment.objects.create(
-                booking=locked,
-                organizer=locked.organizer,
-                kind=Payment.Kind.DEPOSIT,
-                amount_cents=amount,
-                currency=locked.currency,
-            )
-            # The unique (user, key) insert is the claim: concurrent copies block on it here
-            # and fail with IntegrityError once this transaction commits.
-            return IdempotencyRecord.objects.create(
-                user=user,
-                key=key,
-                scope=IDEMPOTENCY_SCOPE_DEPOSIT,
-                request_hash=fingerprint,
-                payment=payment,
-            )
-    except IntegrityError:
-        if IdempotencyRecord.objects.filter(user=user, key=key).exists():
-            return None
-        raise
-
-
-def _abandoned_before_intent(payment: Payment) -> bool:
-    """A pending payment without a PaymentIntent whose creating request (or a retry resuming
-    it, which touches the key's record) has not been heard of for the abandonment period.
-    Should its key come back, the resumed intent finds the payment canceled and is canceled
-    at Stripe too (see `_finish_payment`)."""
-    if payment.stripe_payment_intent_id:
-        return False
-    record = IdempotencyRecord.objects.filter(payment=payment).only("updated_at").first()
-    last_seen = record.updated_at if record is not None else payment.updated_at
-    age = (timezone.now() - last_seen).total_seconds()
-    return age > IDEMPOTENCY_ABANDONED_AFTER_SECONDS
-
-
-def _finish_payment(record: IdempotencyRecord, *, serialize) -> StoredResponse:
-    """Phases 2 and 3: create the PaymentIntent with no lock held, then store it and the
-    response. On a Stripe failure delete the payment and the key's record (nothing kept)."""
-    payment = record.payment
-    try:
-        intent = stripe_client.create_payment_intent(
-            amount_cents=payment.amount_cents,
-            currency=payment.currency,
-            payment_id=payment.pk,
-            booking_id=payment.booking_id,
-        )
-    except Exception:
-        _discard_attempt(record)  # nothing half-made: a retry with the same key starts fresh
-        raise
-
-    with transaction.atomic():
-        payment = payment.attach_intent(intent_id=intent.id, client_secret=intent.client_secret)
-        if payment.status != Payment.Status.PENDING:
-            # Voided while Stripe created the intent (the booking's lines changed or it was
-            # canceled): the void could not cancel an intent it did not know, so do it here.
-            transaction.on_commit(lambda: stripe_client.cancel_payment_intent(intent.id))
-        body = _store_response(record, serialize(payment))
-    return StoredResponse(status=201, body=body, replayed=False)
-
-
-def _store_response(record: IdempotencyRecord, body: dict) -> dict:
-    """Keep the 201 body on the key's record (row-locked), for every later copy to replay."""
-    with transaction.atomic(savepoint=False):  # joins the caller's transaction, if any
-        locked = IdempotencyRecord.objects.select_for_update().get(pk=record.pk)
-        locked.response_status = 201
-        locked.response_body = body
-        locked.save(update_fields=["response_status", "response_body", "updated_at"])
-    return body
-
-
-def _discard_attempt(record: IdempotencyRecord) -> None:
-    with transaction.atomic():
-        payment_id = record.payment_id
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        Payment.objects.filter(pk=payment_id, stripe_payment_intent_id__isnull=True).delete()
-
-
-def _replay(record: IdempotencyRecord, *, fingerprint, serialize) -> StoredResponse:
-    """A request whose key was seen before: conflict, stored response, or wait for it."""
-    if record.scope != IDEMPOTENCY_SCOPE_DEPOSIT or record.request_hash != fingerprint:
-        raise IdempotencyConflict(
-            "This Idempotency-Key was already used with a different request "
-            "(another booking or body); use a new key for a new payment.",
-            details={"Idempotency-Key": ["Already used for a different request."]},
-        )
-    deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
-    while True:
-        if record.response_status is not None:
-            return StoredResponse(
-                status=record.response_status, body=record.response_body, replayed=True
-            )
-        # updated_at: a waiter that takes over touches it, so the others keep waiting.
-        age = (timezone.now() - record.updated_at).total_seconds()
-        if age > IDEMPOTENCY_ABANDONED_AFTER_SECONDS and record.payment_id is not None:
-            resumed = _resume_abandoned(record, serialize=serialize)
-            if resumed is not None:
-                return resumed
-        if time.monotonic() >= deadline:
-            raise IdempotencyConflict(
-                "A request with this Idempotency-Key is still in progress; retry shortly.",
-                details={"Idempotency-Key": ["A request with this key is in progress."]},
-            )
-        time.sleep(IDEMPOTENCY_POLL_SECONDS)
-        record = IdempotencyRecord.objects.select_related("payment").filter(pk=record.pk).first()
-        if record is None:  # the first copy failed at Stripe and was rolled back
-            raise PaymentProviderError(
-                "The payment provider failed or is unreachable; nothing was charged. "
-                "Retry with the same Idempotency-Key."
-            )
-
-
-def _resume_abandoned(record: IdempotencyRecord, *, serialize) -> StoredResponse | None:
-    """Take over a first request that died between its phases (at most one taker)."""
-    with transaction.atomic():
-        claimed = (
-            IdempotencyRecord.objects.select_for_update(skip_locked=True)
-            .filter(pk=record.pk, response_status__isnull=True)
-            .first()
-        )
-        if claimed is None:
-            return None
-        # Touch it so other waiters do not take over too while we talk to Stripe.
-        claimed.save(update_fields=["updated_at"])
-    record.refresh_from_db()
-    if record.payment.stripe_payment_intent_id:
-        body = _store_response(record, serialize(record.payment))
-        return StoredResponse(status=201, body=body, replayed=True)
-    return _finish_payment(record, serialize=serialize)
 
 
 # --- payment success ---------------------------------------------------------------------------
@@ -287,22 +43,16 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     `reservation` and a `completion` payout per booking vendor, all `locked`. The booking's
     other pending or failed deposits are voided (their intents canceled after the commit).
 
-    Locks booking → booking vendors → payment. Guarded by `payments.payouts_created_at`: it
-    happens once; a repeat returns False and changes nothing. Raises InvalidTransition when
-    the money cannot be applied (payment canceled, booking not payable, booking already paid
-    by another payment) — the caller records that for staff.
+    Locks booking → booking vendors → payment (`payments.locks`). Guarded by
+    `payments.payouts_created_at`: it happens once; a repeat returns False and changes nothing.
+    Raises InvalidTransition when the money cannot be applied (payment canceled, booking not
+    payable, booking already paid by another payment) — the caller records that for staff.
     """
-    from bookings.models import Booking, BookingVendor
-
     reason = f"Stripe event {event.stripe_event_id}" if event is not None else ""
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
-        lines = list(
-            BookingVendor.objects.select_for_update()
-            .filter(booking_id=booking.pk)
-            .order_by("position", "created_at", "id")
-        )
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        booking = locks.lock_booking(payment.booking_id)
+        lines = locks.lock_lines(booking.pk)
+        locked = locks.lock_payment(payment.pk)
         if locked.payouts_created_at is not None:
             return False
         other = (
@@ -398,27 +148,53 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     return True
 
 
-# --- booking lifecycle hooks -------------------------------------------------------------------
+# --- a booking's lifecycle -------------------------------------------------------------------
+
+
+def cancel_booking(booking, *, actor, reason: str = "", by_staff: bool = False) -> Booking:
+    """Cancel a booking and freeze its money, all or nothing. The organizer cancels before
+    payment (`Booking.cancel`); staff cancel from any non-final state with a reason
+    (`Booking.admin_cancel`). Its pending and failed payments are voided and, when it was
+    paid, every locked or eligible payout is held for staff to settle (`on_booking_canceled`).
+    Locks booking → payments → payouts."""
+    with transaction.atomic():
+        locks.lock_booking(booking.pk)
+        if by_staff:
+            canceled = booking.admin_cancel(actor=actor, reason=reason)
+        else:
+            canceled = booking.cancel(actor=actor, reason=reason)
+        on_booking_canceled(canceled, actor=actor, reason=reason or "")
+    return canceled
+
+
+def complete_booking(booking, *, actor, reason: str = "", by_staff: bool = False) -> Booking:
+    """Complete a booking (`Booking.complete`, or staff's `force_complete` with a reason) and
+    make its completion payouts eligible in the same transaction (`on_booking_completed`).
+    Locks booking → payouts."""
+    with transaction.atomic():
+        locks.lock_booking(booking.pk)
+        if by_staff:
+            completed = booking.force_complete(actor=actor, reason=reason)
+        else:
+            completed = booking.complete(actor=actor)
+        on_booking_completed(completed, actor=actor)
+    return completed
 
 
 def on_booking_completed(booking, *, actor=None):
-    """Called by Booking.complete/force_complete inside its transaction (booking locked):
-    the booking's locked completion payouts become eligible. While a dispute on the booking
-    is open they stay locked (the dispute's resolution decides)."""
-    from disputes.models import Dispute
-
+    """Inside `complete_booking`'s transaction (booking locked): the booking's locked completion
+    payouts become eligible. While a dispute on the booking is open they stay locked (the
+    dispute's resolution decides)."""
     if Dispute.open_for_booking(booking.pk):
         return []
-    payouts = list(
-        Payout.objects.filter(
-            booking_id=booking.pk, kind=Payout.Kind.COMPLETION, status=Payout.Status.LOCKED
-        ).order_by("id")
+    payouts = locks.lock_payouts(
+        booking.pk, statuses=[Payout.Status.LOCKED], kind=Payout.Kind.COMPLETION
     )
     return [payout.make_eligible(actor=actor) for payout in payouts]
 
 
 def on_booking_canceled(booking, *, actor=None, reason=""):
-    """Called by Booking.cancel/admin_cancel inside its transaction (booking locked).
+    """Inside `cancel_booking`'s transaction (booking locked).
 
     Paid booking: every locked or eligible payout is held ("booking canceled: <reason>") so
     staff settle each one (release or reverse). Its pending and failed payments are voided
@@ -426,21 +202,42 @@ def on_booking_canceled(booking, *, actor=None, reason=""):
     hold_reason = f"booking canceled: {reason}".strip() if reason else "booking canceled"
     # Payments before payouts: the global lock order.
     _void_pending_payments(booking, actor=actor, reason=hold_reason)
-    held = []
-    payouts = list(
-        Payout.objects.filter(
-            booking_id=booking.pk, status__in=[Payout.Status.LOCKED, Payout.Status.ELIGIBLE]
-        ).order_by("id")
+    payouts = locks.lock_payouts(
+        booking.pk, statuses=[Payout.Status.LOCKED, Payout.Status.ELIGIBLE]
     )
-    for payout in payouts:
-        held.append(payout.hold(actor=actor, reason=hold_reason))
-    return held
+    return [payout.hold(actor=actor, reason=hold_reason) for payout in payouts]
+
+
+# --- a payable booking's lines -----------------------------------------------------------------
+
+
+def add_vendor(booking, *, actor, vendor, proposed_price_cents: int):
+    """`Booking.add_vendor`; on a `ready_for_payment` booking its pending deposit, priced on the
+    old lines, is voided in the same transaction (the organizer pays afresh once the booking is
+    ready again). Returns the new line."""
+    with transaction.atomic():
+        was_payable = locks.lock_booking(booking.pk).status == Booking.Status.READY
+        line = booking.add_vendor(
+            actor=actor, vendor=vendor, proposed_price_cents=proposed_price_cents
+        )
+        if was_payable:
+            on_booking_lines_changed(line.booking, actor=actor)
+    return line
+
+
+def remove_vendor(booking, *, actor, line) -> Booking:
+    """`Booking.remove_vendor`, voiding a payable booking's pending deposit like `add_vendor`."""
+    with transaction.atomic():
+        was_payable = locks.lock_booking(booking.pk).status == Booking.Status.READY
+        changed = booking.remove_vendor(actor=actor, line=line)
+        if was_payable:
+            on_booking_lines_changed(changed, actor=actor)
+    return changed
 
 
 def on_booking_lines_changed(booking, *, actor=None):
-    """Called by Booking inside its transaction when the lines of a `ready_for_payment` booking
-    change (a vendor added or removed): a pending deposit was priced on the old lines, so it is
-    voided and the organizer pays afresh once the booking is ready again."""
+    """The lines of a `ready_for_payment` booking changed (a vendor added or removed): a pending
+    deposit was priced on the old lines, so it is voided."""
     _void_pending_payments(booking, actor=actor, reason="booking vendors changed")
 
 
@@ -451,10 +248,8 @@ def _void_pending_payments(booking, *, actor=None, reason=""):
     another card (failed → succeeded), so it is voided too: else its old amount could pay the
     booking after its lines changed. Should one succeed anyway, its webhook finds a canceled
     payment and records a `mismatch` (refund needed) for staff instead of applying it."""
-    pending = list(
-        Payment.objects.filter(
-            booking_id=booking.pk, status__in=[Payment.Status.PENDING, Payment.Status.FAILED]
-        ).order_by("id")
+    pending = locks.lock_payments(
+        booking.pk, statuses=[Payment.Status.PENDING, Payment.Status.FAILED]
     )
     for payment in pending:
         payment.mark_canceled(actor=actor, reason=reason)
@@ -464,3 +259,103 @@ def _void_pending_payments(booking, *, actor=None, reason=""):
                     stripe_client.cancel_payment_intent(intent_id)
                 )
             )
+
+
+# --- disputes ------------------------------------------------------------------------------------
+
+
+def open_dispute(*, booking, opened_by, reason: str, description: str = "") -> Dispute:
+    """A participant opens a dispute (`Dispute.open`) and, in the same transaction, every
+    `eligible` payout of the booking is held with `hold_reason` naming the dispute and
+    `held_by_dispute` set. Locks booking → its eligible payouts → the new dispute. The caller
+    screens the reason and description first."""
+    with transaction.atomic():
+        locks.lock_booking(booking.pk)
+        payouts = locks.lock_payouts(booking.pk, statuses=[Payout.Status.ELIGIBLE])
+        dispute = Dispute.open(
+            booking=booking, opened_by=opened_by, reason=reason, description=description
+        )
+        hold_reason = f"dispute {dispute.pk}: {dispute.reason}"
+        for payout in payouts:
+            payout.hold(actor=opened_by, reason=hold_reason, dispute=dispute)
+    return dispute
+
+
+def start_dispute_review(dispute, *, actor, note: str = "") -> Dispute:
+    """Staff take the dispute: open → under_review. Payouts stay frozen."""
+    return change_dispute_status(
+        dispute, actor=actor, status=Dispute.Status.UNDER_REVIEW, note=note
+    )
+
+
+def resolve_dispute(dispute, *, actor, status: str, resolution_note: str) -> Dispute:
+    """Staff decide the dispute: under_review → resolved | refunded | adjusted."""
+    if status not in Dispute.FINAL_STATUSES:
+        raise DomainValidationError(
+            f"status: {status!r} does not decide a dispute.",
+            details={"status": [f"Must be one of {', '.join(Dispute.FINAL_STATUSES)}."]},
+        )
+    return change_dispute_status(dispute, actor=actor, status=status, note=resolution_note)
+
+
+def change_dispute_status(dispute, *, actor, status: str, note: str = "") -> Dispute:
+    """`Dispute.change_status`, and a decision settles the booking's money in the same
+    transaction. Locks booking → its held and locked payouts → the dispute; the dispute's
+    new status is written FIRST (so the payout guards no longer see an open dispute):
+
+    - `resolved`: the payouts this dispute held are released (back to `eligible`, or to
+      `locked` if they were never due), and completion payouts of a completed booking that
+      the dispute kept locked become `eligible`;
+    - `refunded`: the payouts this dispute held and every still-`locked` payout of the
+      booking are reversed (the deposit goes back to the organizer, nothing of it is due);
+    - `adjusted`: the held payouts stay `held` for staff to settle one by one (with the
+      completion payouts the dispute kept locked).
+    """
+    final = status in Dispute.FINAL_STATUSES
+    with transaction.atomic():
+        locks.lock_booking_row(dispute.booking_id)
+        if final:
+            locks.lock_payouts(
+                dispute.booking_id, statuses=[Payout.Status.HELD, Payout.Status.LOCKED]
+            )
+        decided = dispute.change_status(actor=actor, status=status, note=note)
+        if final:
+            _settle_disputed_payouts(decided, actor=actor)
+    return decided
+
+
+def _settle_disputed_payouts(dispute: Dispute, *, actor) -> None:
+    """Apply a dispute's decision to the booking's money (booking and unpaid payouts locked,
+    the dispute already decided)."""
+    reason = f"dispute {dispute.pk} {dispute.status}: {dispute.resolution_note}"
+    held = list(
+        Payout.objects.filter(held_by_dispute_id=dispute.pk, status=Payout.Status.HELD).order_by(
+            "id"
+        )
+    )
+    if dispute.status == Dispute.Status.RESOLVED:
+        for payout in held:
+            payout.release(actor=actor, reason=reason)
+        for payout in _completions_kept_locked(dispute):
+            payout.make_eligible(actor=actor)
+    elif dispute.status == Dispute.Status.REFUNDED:
+        locked_payouts = Payout.objects.filter(
+            booking_id=dispute.booking_id, status=Payout.Status.LOCKED
+        ).order_by("id")
+        for payout in [*held, *locked_payouts]:
+            payout.reverse(actor=actor, reason=reason)
+    else:  # ADJUSTED: the held payouts stay held; staff release or reverse each one.
+        # Nothing else would ever move the kept-locked completion payouts, so they join
+        # the held ones in the staff queue.
+        for payout in _completions_kept_locked(dispute):
+            payout.hold(actor=actor, reason=reason, dispute=dispute)
+
+
+def _completions_kept_locked(dispute: Dispute):
+    """The completion payouts of a completed booking, which stayed `locked` while the dispute
+    was open (none when the booking is not completed)."""
+    if dispute.booking.status != Booking.Status.COMPLETED:
+        return []
+    return Payout.objects.filter(
+        booking_id=dispute.booking_id, kind=Payout.Kind.COMPLETION, status=Payout.Status.LOCKED
+    ).order_by("id")

@@ -15,8 +15,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings.models import Booking
+from payments import deposits, webhooks
 from payments import serializers as s
-from payments import services, webhooks
 from payments.models import Payment, Payout, WebhookEvent
 from strathwell.api.exceptions import error_body
 from strathwell.api.permissions import (
@@ -42,8 +43,6 @@ def _json_safe(data) -> dict:
 
 
 def _bookings():
-    from bookings.models import Booking
-
     return Booking.objects.all()
 
 
@@ -95,9 +94,9 @@ class BookingPaymentsView(GenericAPIView):
     )
     def post(self, request, booking_id):
         booking = self._booking(booking_id)
-        key = services.validate_idempotency_key(request.headers.get("Idempotency-Key"))
+        key = deposits.validate_idempotency_key(request.headers.get("Idempotency-Key"))
         body = request.data if isinstance(request.data, dict) else {"_": request.data}
-        result = services.create_deposit_payment(
+        result = deposits.create_deposit_payment(
             booking=booking,
             user=request.user,
             idempotency_key=key,

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from payments import services
+from payments import locks, services
 from payments.models import Payment, WebhookEvent
 from strathwell.exceptions import DomainError, InvalidTransition
 
@@ -128,7 +128,7 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
     """Process a stored event exactly once (row-locked). `force` reprocesses an event that
     already has a final outcome (safe: every handler is idempotent)."""
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        event = locks.lock_webhook_event(event_pk)
         if event.outcome in FINAL_OUTCOMES and not force:
             return ProcessResult(event=event, duplicate=True)
         event.attempts += 1

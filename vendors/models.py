@@ -4,7 +4,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from strathwell.exceptions import DomainValidationError, InvalidTransition
+from strathwell.audit.services import snapshot
+from strathwell.exceptions import DomainValidationError
+from strathwell.transitions import Transitions
+from vendors.signals import vendor_verification_changed
 
 
 class VendorQuerySet(models.QuerySet):
@@ -16,7 +19,7 @@ class VendorQuerySet(models.QuerySet):
         return self.select_related("venue_profile", "service_profile")
 
 
-class Vendor(models.Model):
+class Vendor(Transitions, models.Model):
     """A venue owner or service provider. Only `approved` vendors are listed or bookable.
 
     A vendor has exactly one profile, the one matching `vendor_type` (`VenueProfile` for a
@@ -42,6 +45,10 @@ class Vendor(models.Model):
         VerificationStatus.NEEDS_CHANGES: {VerificationStatus.PENDING},
         VerificationStatus.APPROVED: set(),
     }
+    STATUS_FIELD = "verification_status"
+    TRANSITION_ERROR = "A vendor cannot go from {old} to {new}."
+    TRANSITION_ERROR_DETAILS = {"from": "{old}", "to": "{new}"}
+    transition_signal = vendor_verification_changed
 
     # The one profile relation of each vendor type.
     PROFILE_FIELDS = {VendorType.VENUE: "venue_profile", VendorType.SERVICE: "service_profile"}
@@ -101,12 +108,13 @@ class Vendor(models.Model):
 
     def audit_snapshot(self) -> dict:
         """The vendor and its profile, JSON-safe, for the audit trail's before/after."""
-        from strathwell.audit.services import snapshot
-
         data = snapshot(self)
         profile = self.profile
         data["profile"] = snapshot(profile) if profile is not None else None
         return data
+
+    def audit_state(self) -> dict:
+        return self.audit_snapshot()
 
     # --- verification transitions: lock, re-read, guard, write, signal ---------------------
 
@@ -140,34 +148,15 @@ class Vendor(models.Model):
         )
 
     def _transition(self, new: str, *, actor, action: str, notes: str | None = None) -> "Vendor":
-        from vendors.signals import vendor_verification_changed
-
         with transaction.atomic():
-            locked = Vendor.objects.select_for_update().get(pk=self.pk)
-            old = locked.verification_status
-            if new not in self.TRANSITIONS.get(old, set()):
-                raise InvalidTransition(
-                    f"A vendor cannot go from {old} to {new}.",
-                    details={"from": old, "to": new},
-                )
-            before = locked.audit_snapshot()
-            locked.verification_status = new
-            fields = ["verification_status", "updated_at"]
+            locked = self.lock_row()
+            changes = {}
             if new == self.VerificationStatus.APPROVED:
-                locked.verified_at = timezone.now()
-                fields.append("verified_at")
+                changes["verified_at"] = timezone.now()
             if notes is not None:  # approve clears stale change requests unless given notes
-                locked.admin_notes = notes.strip()
-                fields.append("admin_notes")
-            locked.save(update_fields=fields)
-            vendor_verification_changed.send(
-                sender=Vendor,
-                actor=actor,
-                action=action,
-                target=locked,
-                before=before,
-                after=locked.audit_snapshot(),
-                reason=(notes or "").strip(),
+                changes["admin_notes"] = notes.strip()
+            locked.transition(
+                new, actor=actor, action=action, reason=(notes or "").strip(), **changes
             )
         self._refresh_from(locked)
         return locked

@@ -15,6 +15,7 @@ from bookings.models import Booking, BookingVendor
 from bookings.tests.conftest import FOUR_PRICES, booking_audit
 from bookings.tests.factories import booking_with_vendors
 from bookings.tests.threads import run_together
+from payments import services as money
 from payments.models import LedgerEntry, Payout
 from payments.tests.factories import succeeded_payment
 from strathwell.audit.models import AuditLog
@@ -72,7 +73,9 @@ def test_cancel_racing_the_last_approval_ends_in_one_consistent_state(transition
         transitions.clear()
 
         cancel, approve = run_together(
-            lambda booking=booking: booking.cancel(actor=booking.organizer, reason="Race."),
+            lambda booking=booking: money.cancel_booking(
+                booking, actor=booking.organizer, reason="Race."
+            ),
             lambda last=last: last.approve(actor=last.vendor.user),
         )
 
@@ -128,8 +131,8 @@ def test_completing_twice_at_once_makes_completion_payouts_eligible_once(transit
     transitions.clear()
 
     outcomes = run_together(
-        lambda: fresh(booking).complete(actor=booking.organizer),
-        lambda: fresh(booking).complete(actor=booking.organizer),
+        lambda: money.complete_booking(fresh(booking), actor=booking.organizer),
+        lambda: money.complete_booking(fresh(booking), actor=booking.organizer),
     )
 
     assert sum(isinstance(o, Booking) for o in outcomes) == 1, outcomes
@@ -158,7 +161,9 @@ def test_start_racing_an_admin_cancel_of_a_paid_booking(attempt):
 
     start, cancel = run_together(
         lambda: fresh(booking).start(actor=booking.organizer),
-        lambda: fresh(booking).admin_cancel(actor=admin, reason="venue closed"),
+        lambda: money.cancel_booking(
+            fresh(booking), by_staff=True, actor=admin, reason="venue closed"
+        ),
     )
 
     # Staff may cancel a paid or started booking, so the cancel always applies.
@@ -185,7 +190,9 @@ def test_organizer_cancel_racing_start_of_a_paid_booking_is_refused():
 
     start, cancel = run_together(
         lambda: fresh(booking).start(actor=booking.organizer),
-        lambda: fresh(booking).cancel(actor=booking.organizer, reason="changed our minds"),
+        lambda: money.cancel_booking(
+            fresh(booking), actor=booking.organizer, reason="changed our minds"
+        ),
     )
 
     # Organizers cancel only before payment: in either order the cancel is refused.
@@ -209,8 +216,11 @@ def test_adding_a_vendor_racing_the_last_approval_never_leaves_it_ready(transiti
         newcomer = ServiceVendorFactory()
 
         added, approved = run_together(
-            lambda booking=booking, newcomer=newcomer: fresh(booking).add_vendor(
-                actor=booking.organizer, vendor=newcomer, proposed_price_cents=70_000
+            lambda booking=booking, newcomer=newcomer: money.add_vendor(
+                fresh(booking),
+                actor=booking.organizer,
+                vendor=newcomer,
+                proposed_price_cents=70_000,
             ),
             lambda last=last: last.approve(actor=last.vendor.user),
         )

@@ -11,6 +11,7 @@ from accounts.tests.factories import AdminFactory, OrganizerFactory
 from bookings.models import Booking, BookingVendor, percent_of
 from bookings.tests.conftest import FOUR_PRICES, booking_audit, refreshed
 from bookings.tests.factories import booking_with_vendors
+from payments import services as money
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import (
     DomainPermissionDenied,
@@ -187,7 +188,7 @@ def test_submit_moves_draft_to_awaiting_once(transitions):
 def test_submit_needs_a_venue_and_a_future_date_and_approved_vendors():
     booking = booking_with_vendors()
     venue = lines(booking)[0]
-    booking.remove_vendor(actor=booking.organizer, line=venue)
+    money.remove_vendor(booking, actor=booking.organizer, line=venue)
     with pytest.raises(InvalidTransition):
         booking.submit(actor=booking.organizer)
 
@@ -272,11 +273,14 @@ def test_decline_keeps_booking_waiting_until_the_vendor_is_replaced(awaiting_boo
     assert refreshed(awaiting_booking).status == S.AWAITING
     assert refreshed(music).note == "Unavailable."
     organizer = awaiting_booking.organizer
-    awaiting_booking.remove_vendor(actor=organizer, line=music)
+    money.remove_vendor(awaiting_booking, actor=organizer, line=music)
     # the declined line was the only un-approved one: removing it makes the booking payable
     assert refreshed(awaiting_booking).status == S.READY
-    replacement = awaiting_booking.add_vendor(
-        actor=organizer, vendor=ServiceVendorFactory(), proposed_price_cents=70_000
+    replacement = money.add_vendor(
+        awaiting_booking,
+        actor=organizer,
+        vendor=ServiceVendorFactory(),
+        proposed_price_cents=70_000,
     )
     assert replacement.position == 4
     assert refreshed(awaiting_booking).status == S.AWAITING
@@ -364,7 +368,7 @@ def test_accept_counter_only_for_countered_lines_of_awaiting_bookings(awaiting_b
     venue.counter(actor=venue.vendor.user, price_cents=600_000)
     with pytest.raises(DomainPermissionDenied):
         awaiting_booking.accept_counter(actor=venue.vendor.user, line=venue)
-    awaiting_booking.cancel(actor=awaiting_booking.organizer)
+    money.cancel_booking(awaiting_booking, actor=awaiting_booking.organizer)
     with pytest.raises(InvalidTransition):
         awaiting_booking.accept_counter(actor=awaiting_booking.organizer, line=venue)
     assert refreshed(venue).status == L.COUNTERED
@@ -375,8 +379,8 @@ def test_accept_counter_only_for_countered_lines_of_awaiting_bookings(awaiting_b
 
 def test_add_vendor_to_ready_booking_reopens_it(transitions):
     booking = booking_with_vendors(status=S.READY, line_status=L.APPROVED)
-    line = booking.add_vendor(
-        actor=booking.organizer, vendor=ServiceVendorFactory(), proposed_price_cents=30_000
+    line = money.add_vendor(
+        booking, actor=booking.organizer, vendor=ServiceVendorFactory(), proposed_price_cents=30_000
     )
     assert (line.status, line.booking.status) == (L.PENDING, S.AWAITING)
     assert refreshed(booking).status == S.AWAITING
@@ -398,19 +402,20 @@ def test_add_vendor_rules():
     ]
     for kwargs, field in cases:
         with pytest.raises(DomainValidationError) as exc:
-            booking.add_vendor(actor=organizer, **kwargs)
+            money.add_vendor(booking, actor=organizer, **kwargs)
         assert field in exc.value.details
     with pytest.raises(VendorNotApproved):
-        booking.add_vendor(
+        money.add_vendor(
+            booking,
             actor=organizer,
             vendor=ServiceVendorFactory(verification_status="pending"),
             proposed_price_cents=10_000,
         )
     # a replacement venue must hold the guests
-    booking.remove_vendor(actor=organizer, line=lines(booking)[0])
+    money.remove_vendor(booking, actor=organizer, line=lines(booking)[0])
     small = VenueFactory(profile__capacity=50)
     with pytest.raises(DomainValidationError) as exc:
-        booking.add_vendor(actor=organizer, vendor=small, proposed_price_cents=10_000)
+        money.add_vendor(booking, actor=organizer, vendor=small, proposed_price_cents=10_000)
     assert "vendor_id" in exc.value.details
     assert len(lines(booking)) == 1
 
@@ -419,18 +424,21 @@ def test_add_vendor_rules():
 def test_lines_are_frozen_after_payment_or_cancel(booking_status):
     booking = booking_with_vendors(status=booking_status, line_status=L.APPROVED)
     with pytest.raises(InvalidTransition):
-        booking.add_vendor(
-            actor=booking.organizer, vendor=ServiceVendorFactory(), proposed_price_cents=1_000
+        money.add_vendor(
+            booking,
+            actor=booking.organizer,
+            vendor=ServiceVendorFactory(),
+            proposed_price_cents=1_000,
         )
     with pytest.raises(InvalidTransition):
-        booking.remove_vendor(actor=booking.organizer, line=lines(booking)[1])
+        money.remove_vendor(booking, actor=booking.organizer, line=lines(booking)[1])
     assert len(lines(booking)) == 2
     assert not AuditLog.objects.exists()
 
 
 def test_removing_the_venue_from_a_ready_booking_reopens_it():
     booking = booking_with_vendors(status=S.READY, line_status=L.APPROVED)
-    booking.remove_vendor(actor=booking.organizer, line=lines(booking)[0])
+    money.remove_vendor(booking, actor=booking.organizer, line=lines(booking)[0])
     assert refreshed(booking).status == S.AWAITING
 
 
@@ -480,14 +488,14 @@ def test_booking_transition_table(name, start, admin, payment_hooks):
 
 def test_cancel_and_complete_call_payments_inside_the_transition(payment_hooks, admin):
     booking = booking_with_vendors(status=S.READY, line_status=L.APPROVED)
-    booking.cancel(actor=booking.organizer, reason="Plans changed.")
+    money.cancel_booking(booking, actor=booking.organizer, reason="Plans changed.")
     paid = booking_with_vendors(status=S.PAID, line_status=L.APPROVED)
     paid.start(actor=paid.organizer)
-    paid.complete(actor=paid.organizer)
+    money.complete_booking(paid, actor=paid.organizer)
     other = booking_with_vendors(status=S.PAID, line_status=L.APPROVED)
-    other.admin_cancel(actor=admin, reason="Fraud review.")
+    money.cancel_booking(other, by_staff=True, actor=admin, reason="Fraud review.")
     last = booking_with_vendors(status=S.IN_PROGRESS, line_status=L.APPROVED)
-    last.force_complete(actor=admin, reason="Organizer unreachable.")
+    money.complete_booking(last, by_staff=True, actor=admin, reason="Organizer unreachable.")
     assert payment_hooks == [
         ("canceled", booking.pk, S.CANCELED, "Plans changed."),
         ("completed", paid.pk, S.COMPLETED),
@@ -508,7 +516,7 @@ def test_a_failing_payments_hook_rolls_the_transition_back(monkeypatch):
     monkeypatch.setattr(services, "on_booking_completed", boom)
     booking = booking_with_vendors(status=S.IN_PROGRESS, line_status=L.APPROVED)
     with pytest.raises(RuntimeError):
-        booking.complete(actor=booking.organizer)
+        money.complete_booking(booking, actor=booking.organizer)
     assert refreshed(booking).status == S.IN_PROGRESS
     assert booking_audit(booking) == []
 
@@ -516,12 +524,12 @@ def test_a_failing_payments_hook_rolls_the_transition_back(monkeypatch):
 def test_staff_transitions_need_staff_and_a_reason(admin):
     booking = booking_with_vendors(status=S.PAID, line_status=L.APPROVED)
     with pytest.raises(DomainPermissionDenied):
-        booking.admin_cancel(actor=booking.organizer, reason="Because.")
+        money.cancel_booking(booking, by_staff=True, actor=booking.organizer, reason="Because.")
     with pytest.raises(DomainValidationError) as exc:
-        booking.force_complete(actor=admin, reason="  ")
+        money.complete_booking(booking, by_staff=True, actor=admin, reason="  ")
     assert "reason" in exc.value.details
     assert refreshed(booking).status == S.PAID
-    booking.admin_cancel(actor=admin, reason="Chargeback risk.")
+    money.cancel_booking(booking, by_staff=True, actor=admin, reason="Chargeback risk.")
     row = AuditLog.objects.get(target_id=str(booking.pk))
     assert (row.action, row.actor_id, row.reason) == (
         "booking.admin_cancel",

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from disputes.models import Dispute
 from disputes.tests.helpers import paid_booking, request_reservations
+from payments import services as money
 from payments.models import Payout
 from strathwell.audit.models import AuditLog
 
@@ -36,7 +37,7 @@ def post_action(client, dispute, **extra):
 def test_confirmation_page_then_status_change_settles_money(staff_client, admin_user):
     booking = paid_booking()
     held = request_reservations(booking)
-    dispute = Dispute.open(booking=booking, opened_by=booking.organizer, reason="late")
+    dispute = money.open_dispute(booking=booking, opened_by=booking.organizer, reason="late")
 
     page = post_action(staff_client, dispute)
     assert page.status_code == 200 and booking.title in page.content.decode()
@@ -59,7 +60,7 @@ def test_confirmation_page_then_status_change_settles_money(staff_client, admin_
 
 def test_illegal_change_is_an_error_message_not_a_500(staff_client):
     booking = paid_booking()
-    dispute = Dispute.open(booking=booking, opened_by=booking.organizer, reason="late")
+    dispute = money.open_dispute(booking=booking, opened_by=booking.organizer, reason="late")
     response = post_action(
         staff_client, dispute, post="yes", new_status="refunded", reason="skip review"
     )

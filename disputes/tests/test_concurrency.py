@@ -7,6 +7,7 @@ from accounts.tests.factories import AdminFactory
 from bookings.tests.threads import run_together
 from disputes.models import Dispute
 from disputes.tests.helpers import paid_booking, payouts_of, request_reservations
+from payments import services as money
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
 
@@ -19,7 +20,7 @@ def test_dispute_opening_racing_a_payout_approval(admin_user, attempt):
     payout = request_reservations(booking)[0]
 
     run_together(
-        lambda: Dispute.open(
+        lambda: money.open_dispute(
             booking=booking, opened_by=booking.organizer, reason="late", description="late"
         ),
         lambda: Payout.objects.get(pk=payout.pk).approve(actor=admin_user),
@@ -45,10 +46,10 @@ def test_two_disputes_racing_on_one_booking_open_once_and_hold_once(make_client)
     vendor_user = held[0].vendor.user
 
     results = run_together(
-        lambda: Dispute.open(
+        lambda: money.open_dispute(
             booking=booking, opened_by=booking.organizer, reason="late", description="late"
         ),
-        lambda: Dispute.open(
+        lambda: money.open_dispute(
             booking=booking, opened_by=vendor_user, reason="unpaid", description="unpaid"
         ),
     )
@@ -66,14 +67,17 @@ def test_two_disputes_racing_on_one_booking_open_once_and_hold_once(make_client)
 def test_resolution_racing_a_release_never_double_moves(admin_user):
     booking = paid_booking()
     held = request_reservations(booking)
-    dispute = Dispute.open(
+    dispute = money.open_dispute(
         booking=booking, opened_by=booking.organizer, reason="late", description="x"
     )
-    dispute.start_review(actor=admin_user)
+    money.start_dispute_review(dispute, actor=admin_user)
 
     results = run_together(
-        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
-            actor=admin_user, status="resolved", resolution_note="ok"
+        lambda: money.resolve_dispute(
+            Dispute.objects.get(pk=dispute.pk),
+            actor=admin_user,
+            status="resolved",
+            resolution_note="ok",
         ),
         lambda: Payout.objects.get(pk=held[0].pk).release(actor=admin_user, reason="manual"),
     )
@@ -92,18 +96,24 @@ def test_two_admins_deciding_one_dispute_apply_exactly_one_decision(attempt):
     booking = paid_booking()
     held = request_reservations(booking)  # eligible, then held by the dispute
     still_locked = payouts_of(booking, kind=Payout.Kind.COMPLETION)
-    dispute = Dispute.open(
+    dispute = money.open_dispute(
         booking=booking, opened_by=booking.organizer, reason="late", description="x"
     )
     admin_a, admin_b = AdminFactory(), AdminFactory()
-    dispute.start_review(actor=admin_a)
+    money.start_dispute_review(dispute, actor=admin_a)
 
     resolved, refunded = run_together(
-        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
-            actor=admin_a, status="resolved", resolution_note="vendor was on time"
+        lambda: money.resolve_dispute(
+            Dispute.objects.get(pk=dispute.pk),
+            actor=admin_a,
+            status="resolved",
+            resolution_note="vendor was on time",
         ),
-        lambda: Dispute.objects.get(pk=dispute.pk).resolve(
-            actor=admin_b, status="refunded", resolution_note="refund the organizer"
+        lambda: money.resolve_dispute(
+            Dispute.objects.get(pk=dispute.pk),
+            actor=admin_b,
+            status="refunded",
+            resolution_note="refund the organizer",
         ),
     )
 

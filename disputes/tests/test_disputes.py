@@ -15,6 +15,7 @@ from disputes.tests.helpers import (
     request_reservations,
     vendor_users,
 )
+from payments import services as money
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
 from vendors.tests.factories import VendorFactory
@@ -206,7 +207,9 @@ def test_dispute_list_query_count_does_not_grow(make_client, django_assert_num_q
     for n in (2, 6):
         while Dispute.objects.filter(booking__organizer=organizer).count() < n:
             booking = paid_booking(organizer=organizer)
-            Dispute.open(booking=booking, opened_by=organizer, reason="late", description="late")
+            money.open_dispute(
+                booking=booking, opened_by=organizer, reason="late", description="late"
+            )
         with django_assert_num_queries(3) as ctx:  # user, count, page
             response = client.get("/api/v1/disputes?page_size=100")
         assert response.json()["count"] == n
@@ -273,7 +276,7 @@ def test_no_payout_can_be_requested_approved_or_released_while_open(make_client,
 
     # Completing the booking does not make completion payouts eligible.
     booking.start(actor=booking.organizer)
-    booking.complete(actor=booking.organizer)
+    money.complete_booking(booking, actor=booking.organizer)
     assert all(
         p.status == Payout.Status.LOCKED for p in payouts_of(booking, kind=Payout.Kind.COMPLETION)
     )
@@ -285,7 +288,7 @@ def test_no_payout_can_be_requested_approved_or_released_while_open(make_client,
 
 def test_an_eligible_payout_cannot_be_approved_while_a_dispute_is_open(make_client, admin_user):
     booking = paid_booking()
-    Dispute.open(booking=booking, opened_by=booking.organizer, reason="late", description="x")
+    money.open_dispute(booking=booking, opened_by=booking.organizer, reason="late", description="x")
     payout = payouts_of(booking, kind=Payout.Kind.RESERVATION)[0]
     # Test-only shortcut to an eligible payout under an open dispute (no legal path leads
     # here; the guard must hold anyway).
@@ -351,7 +354,9 @@ def test_resolved_makes_completion_payouts_of_a_completed_booking_eligible(
     booking = paid_booking()
     dispute_id = open_and_review(make_client(booking.organizer), admin_client_api, booking)
     booking.start(actor=booking.organizer)
-    booking.complete(actor=booking.organizer)  # completion payouts stay locked: dispute open
+    money.complete_booking(
+        booking, actor=booking.organizer
+    )  # completion payouts stay locked: dispute open
     assert patch(admin_client_api, dispute_id, "resolved", "Settled").status_code == 200
     completions = payouts_of(booking, kind=Payout.Kind.COMPLETION)
     assert completions and all(p.status == Payout.Status.ELIGIBLE for p in completions)
@@ -409,7 +414,9 @@ def test_adjusted_puts_locked_completion_payouts_of_a_completed_booking_in_the_s
     booking = paid_booking()
     dispute_id = open_and_review(make_client(booking.organizer), admin_client_api, booking)
     booking.start(actor=booking.organizer)
-    booking.complete(actor=booking.organizer)  # completion payouts stay locked: dispute open
+    money.complete_booking(
+        booking, actor=booking.organizer
+    )  # completion payouts stay locked: dispute open
     assert patch(admin_client_api, dispute_id, "adjusted", "Partial credit").status_code == 200
 
     completions = payouts_of(booking, kind=Payout.Kind.COMPLETION)

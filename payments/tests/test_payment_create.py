@@ -8,6 +8,7 @@ from django.db import connection
 from accounts.tests.factories import OrganizerFactory, VendorUserFactory
 from bookings.models import Booking
 from conftest import client_for
+from payments import services as money
 from payments.models import IdempotencyRecord, Payment
 from payments.tests.conftest import intents_for_booking
 from payments.tests.factories import PaymentFactory, ready_booking
@@ -302,7 +303,7 @@ def _in_flight(organizer, booking, key, *, age_seconds=0):
 
     from django.utils import timezone
 
-    from payments.services import IDEMPOTENCY_SCOPE_DEPOSIT, request_fingerprint
+    from payments.deposits import IDEMPOTENCY_SCOPE_DEPOSIT, request_fingerprint
 
     payment = Payment.objects.create(
         booking=booking,
@@ -325,9 +326,9 @@ def _in_flight(organizer, booking, key, *, age_seconds=0):
 def test_duplicate_of_a_request_still_in_progress_is_told_to_retry(
     organizer, organizer_client, monkeypatch
 ):
-    from payments import services
+    from payments import deposits
 
-    monkeypatch.setattr(services, "IDEMPOTENCY_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(deposits, "IDEMPOTENCY_WAIT_SECONDS", 0.3)
     booking = ready_booking(organizer=organizer)
     _in_flight(organizer, booking, "busy")
 
@@ -389,8 +390,11 @@ def test_intent_created_for_a_payment_voided_meanwhile_is_canceled_at_stripe(
     monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled_at_stripe.append)
 
     def create_while_lines_change(**kwargs):
-        Booking.objects.get(pk=booking.pk).add_vendor(
-            actor=organizer, vendor=ServiceVendorFactory(), proposed_price_cents=9_000
+        money.add_vendor(
+            Booking.objects.get(pk=booking.pk),
+            actor=organizer,
+            vendor=ServiceVendorFactory(),
+            proposed_price_cents=9_000,
         )
         return stripe_client.CreatedIntent(id="pi_raced_1", client_secret="s", status="x")
 

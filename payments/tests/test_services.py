@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking
 from disputes.models import Dispute
+from payments import services as money
 from payments.allocation import allocate
 from payments.models import Allocation, LedgerEntry, Payment, Payout
 from payments.services import record_payment_success
@@ -190,7 +191,7 @@ def test_concurrent_successes_for_one_payment_happen_once():
 def _complete(booking):
     organizer = booking.organizer
     booking.start(actor=organizer)
-    return Booking.objects.get(pk=booking.pk).complete(actor=organizer)
+    return money.complete_booking(Booking.objects.get(pk=booking.pk), actor=organizer)
 
 
 def test_completing_the_booking_makes_completion_payouts_eligible():
@@ -214,7 +215,12 @@ def test_admin_cancel_of_a_paid_booking_holds_every_payout(admin_user):
     reservation = Payout.objects.filter(payment=payment, kind="reservation").first()
     reservation.request(actor=reservation.vendor.user)
 
-    Booking.objects.get(pk=payment.booking_id).admin_cancel(actor=admin_user, reason="venue fire")
+    money.cancel_booking(
+        Booking.objects.get(pk=payment.booking_id),
+        by_staff=True,
+        actor=admin_user,
+        reason="venue fire",
+    )
 
     payouts = Payout.objects.filter(payment=payment)
     assert {p.status for p in payouts} == {"held"}
@@ -231,7 +237,7 @@ def test_cancel_of_an_unpaid_booking_cancels_its_intent_after_commit(
     monkeypatch.setattr(stripe_client, "cancel_payment_intent", canceled.append)
     payment = PaymentFactory(booking=ready_booking(organizer=organizer))
     with django_capture_on_commit_callbacks(execute=True):
-        Booking.objects.get(pk=payment.booking_id).cancel(actor=organizer, reason="")
+        money.cancel_booking(Booking.objects.get(pk=payment.booking_id), actor=organizer, reason="")
     assert canceled == [payment.stripe_payment_intent_id]
     assert not Payout.objects.exists()
 
@@ -247,7 +253,9 @@ def test_changing_lines_of_a_ready_booking_voids_its_pending_payment(monkeypatch
     booking = payment.booking
     organizer = booking.organizer
 
-    booking.add_vendor(actor=organizer, vendor=ServiceVendorFactory(), proposed_price_cents=9_000)
+    money.add_vendor(
+        booking, actor=organizer, vendor=ServiceVendorFactory(), proposed_price_cents=9_000
+    )
 
     payment.refresh_from_db()
     booking.refresh_from_db()
@@ -272,7 +280,7 @@ def test_removing_a_service_vendor_from_a_ready_booking_voids_the_pending_paymen
     booking = payment.booking
     line = booking.vendors.get(role="service", proposed_price_cents=50_000)
 
-    booking.remove_vendor(actor=booking.organizer, line=line)
+    money.remove_vendor(booking, actor=booking.organizer, line=line)
 
     payment.refresh_from_db()
     booking.refresh_from_db()

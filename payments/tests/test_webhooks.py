@@ -10,6 +10,7 @@ from django.test import Client
 
 from bookings.models import Booking
 from payments import services
+from payments import services as money
 from payments.models import Allocation, LedgerEntry, Payment, Payout, WebhookEvent
 from payments.tests.factories import (
     PaymentFactory,
@@ -329,7 +330,9 @@ def test_event_overtaking_the_stored_intent_id_is_matched_by_metadata(api_client
 
 def test_success_for_a_canceled_booking_is_a_mismatch_for_staff(api_client, admin_user):
     payment = PaymentFactory()
-    Booking.objects.get(pk=payment.booking_id).admin_cancel(actor=admin_user, reason="fraud")
+    money.cancel_booking(
+        Booking.objects.get(pk=payment.booking_id), by_staff=True, actor=admin_user, reason="fraud"
+    )
     response = post_event(api_client, succeeded_body(payment))
     assert response.json()["outcome"] == "mismatch"
     assert "not applied" in WebhookEvent.objects.get().error
@@ -446,7 +449,7 @@ def test_failed_deposit_priced_on_old_lines_is_not_applied_after_a_line_change(
     _fail(api_client, payment)
     booking = payment.booking
     line = booking.vendors.get(role="service", proposed_price_cents=50_000)
-    booking.remove_vendor(actor=booking.organizer, line=line)
+    money.remove_vendor(booking, actor=booking.organizer, line=line)
     booking = Booking.objects.get(pk=booking.pk)
     assert booking.status == Booking.Status.READY
     assert booking.deposit_cents != payment.amount_cents
@@ -474,7 +477,7 @@ def test_canceling_a_booking_voids_its_failed_deposit_at_stripe(
     booking = Booking.objects.get(pk=payment.booking_id)
 
     with django_capture_on_commit_callbacks(execute=True):
-        booking.cancel(actor=booking.organizer, reason="")
+        money.cancel_booking(booking, actor=booking.organizer, reason="")
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CANCELED
@@ -549,7 +552,7 @@ def test_success_racing_an_organizer_cancel_ends_in_one_consistent_state(monkeyp
         try:
             barrier.wait(timeout=30)
             booking = Booking.objects.get(pk=payment.booking_id)
-            booking.cancel(actor=booking.organizer, reason="changed our minds")
+            money.cancel_booking(booking, actor=booking.organizer, reason="changed our minds")
             outcomes["cancel"] = "canceled"
         except InvalidTransition:
             outcomes["cancel"] = "refused"

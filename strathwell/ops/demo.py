@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from payments import services as money
+
 DEMO_PASSWORD = "Demo-pass-2026!"
 DEMO_DOMAIN = "strathwell.demo"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
@@ -345,7 +347,9 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
         )
         return
     if target == "canceled":
-        booking.cancel(actor=organizer, reason="The charity moved the auction online.")
+        money.cancel_booking(
+            booking, actor=organizer, reason="The charity moved the auction online."
+        )
         return
     for line in answers:
         line.approve(actor=line.vendor.user)
@@ -367,7 +371,7 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
     # become eligible with the booking's completion.
     requested = _request_reservations(booking, vendors_to_request=len(answers))
     requested[0].approve(actor=admin, reason="Demo: venue reservation released.")
-    booking.complete(actor=organizer)
+    money.complete_booking(booking, actor=organizer)
 
 
 def _pay(booking, result: SeedResult):
@@ -401,9 +405,7 @@ def _request_reservations(booking, *, vendors_to_request: int):
 
 
 def _open_dispute(booking, organizer, result: SeedResult):
-    from disputes.models import Dispute
-
-    Dispute.open(
+    money.open_dispute(
         booking=booking,
         opened_by=organizer,
         reason="DJ cancelled two days before the event",

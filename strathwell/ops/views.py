@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from bookings.models import Booking, BookingVendor
 from bookings.serializers import BookingSerializer
 from bookings.views import lines_prefetch
+from payments import services as money
 from payments.models import Payment
 from payments.serializers import PaymentSerializer
 from strathwell.api.permissions import IsAdmin, require_confirmation
@@ -84,25 +85,23 @@ class AdminBookingViewSet(
     def get_queryset(self):
         return Booking.objects.prefetch_related(lines_prefetch()).order_by("-created_at", "id")
 
-    def _transition(self, request, method_name: str) -> Response:
+    def _transition(self, request, flow) -> Response:
         require_confirmation(request)
         serializer = s.AdminReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         booking = self.get_object()
-        getattr(booking, method_name)(
-            actor=request.user, reason=serializer.validated_data["reason"]
-        )
+        flow(booking, actor=request.user, reason=serializer.validated_data["reason"], by_staff=True)
         return Response(self.get_serializer(self.get_queryset().get(pk=booking.pk)).data)
 
     @_booking_action("Cancel a booking from any non-final state (admin)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._transition(request, "admin_cancel")
+        return self._transition(request, money.cancel_booking)
 
     @_booking_action("Complete a paid or in-progress booking (admin)")
     @action(detail=True, methods=["post"], url_path="force-complete")
     def force_complete(self, request, pk=None):
-        return self._transition(request, "force_complete")
+        return self._transition(request, money.complete_booking)
 
 
 # --- payments ---------------------------------------------------------------------------------

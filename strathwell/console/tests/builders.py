@@ -13,6 +13,7 @@ from accounts.tests.factories import OrganizerFactory, UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, BookingVendorFactory
 from disputes.models import Dispute, ModerationEvent
+from payments import services as money
 from payments.models import (
     Allocation,
     IdempotencyRecord,
@@ -64,13 +65,19 @@ def paid_booking() -> Booking:
 
 def open_dispute() -> Dispute:
     booking = paid_booking()
-    return Dispute.open(booking=booking, opened_by=booking.organizer, reason="Venue was closed")
+    return money.open_dispute(
+        booking=booking, opened_by=booking.organizer, reason="Venue was closed"
+    )
 
 
 def resolved_dispute(staff) -> Dispute:
     dispute = open_dispute()
-    dispute = dispute.change_status(actor=staff, status=Dispute.Status.UNDER_REVIEW, note="look")
-    return dispute.change_status(actor=staff, status=Dispute.Status.RESOLVED, note="settled")
+    dispute = money.change_dispute_status(
+        dispute, actor=staff, status=Dispute.Status.UNDER_REVIEW, note="look"
+    )
+    return money.change_dispute_status(
+        dispute, actor=staff, status=Dispute.Status.RESOLVED, note="settled"
+    )
 
 
 def failed_success_event() -> tuple[WebhookEvent, Payment]:

@@ -16,6 +16,7 @@ from django.utils.html import escape
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory
 from disputes.models import Dispute
+from payments import services as money
 from payments.models import LedgerEntry, Payment, Payout, WebhookEvent
 from strathwell.audit.models import AuditLog
 from strathwell.console.tests import builders
@@ -54,7 +55,9 @@ def _failed_event(staff):
 
 def _under_review(staff):
     dispute = builders.open_dispute()
-    return dispute.change_status(actor=staff, status=Dispute.Status.UNDER_REVIEW, note="looking")
+    return money.change_dispute_status(
+        dispute, actor=staff, status=Dispute.Status.UNDER_REVIEW, note="looking"
+    )
 
 
 CASES = [

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from accounts.tests.factories import AdminFactory
 from bookings.tests.factories import booking_with_vendors
-from disputes.models import Dispute
+from payments import services as money
 from payments.models import Payout
 from payments.tests.factories import succeeded_payment
 from strathwell.ops.services import overview
@@ -40,7 +40,7 @@ def small_world():
     venue_res.request(actor=venue_res.vendor.user)
     venue_res.approve(actor=admin)
     service_res.request(actor=service_res.vendor.user)
-    Dispute.open(booking=booking, opened_by=booking.organizer, reason="late", description="x")
+    money.open_dispute(booking=booking, opened_by=booking.organizer, reason="late", description="x")
     return admin
 
 
