@@ -5,9 +5,9 @@ exactly as through the API. Moderation events hold masked excerpts only."""
 
 from django.contrib import admin
 
+from disputes.forms import DisputeStatusForm
 from disputes.models import Dispute, ModerationEvent
 from strathwell.console.actions import confirm_action
-from strathwell.console.forms import DisputeStatusForm
 from strathwell.console.mixins import ReadOnlyModelAdmin
 
 

@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+from bookings.models import Booking
+from disputes.models import Dispute
+from payments.models import Payment, Payout
+from payments.services import record_payment_success
+from templates_app.models import Template
+from templates_app.services import create_template
+from vendors.models import Vendor
+from vendors.services import onboard_vendor
+
 DEMO_PASSWORD = "Demo-pass-2026!"
 DEMO_DOMAIN = "strathwell.demo"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
@@ -236,8 +246,6 @@ def demo_logins() -> list[dict]:
 
 
 def _user(email: str, full_name: str, role: str, result: SeedResult, **extra):
-    from accounts.models import User
-
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(
@@ -248,8 +256,6 @@ def _user(email: str, full_name: str, role: str, result: SeedResult, **extra):
 
 
 def _admin(result: SeedResult):
-    from accounts.models import User
-
     return _user(
         ADMIN_EMAIL,
         "Avery Admin",
@@ -261,8 +267,6 @@ def _admin(result: SeedResult):
 
 
 def _organizer(local: str, name: str, subscription: str | None, result: SeedResult):
-    from accounts.models import User
-
     existed = User.objects.filter(email__iexact=_email(local)).exists()
     user = _user(_email(local), name, User.Role.ORGANIZER, result)
     if not existed and subscription:
@@ -274,10 +278,6 @@ def _organizer(local: str, name: str, subscription: str | None, result: SeedResu
 
 
 def _vendor(row, admin, result: SeedResult):
-    from accounts.models import User
-    from vendors.models import Vendor
-    from vendors.services import onboard_vendor
-
     local, owner, business, vendor_type, city, status, profile = row
     user = _user(_email(local), owner, User.Role.VENDOR, result)
     vendor = Vendor.objects.filter(user=user).first()
@@ -304,9 +304,6 @@ def _vendor(row, admin, result: SeedResult):
 
 
 def _template(data: dict, admin, result: SeedResult):
-    from templates_app.models import Template
-    from templates_app.services import create_template
-
     template = Template.objects.filter(slug=data["slug"]).first()
     if template is None:
         template = create_template(actor=admin, data=dict(data))
@@ -315,8 +312,6 @@ def _template(data: dict, admin, result: SeedResult):
 
 
 def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
-    from bookings.models import Booking
-
     title, organizer_key, template_slug, guests, days_ahead, target, lines = row
     organizer = organizers[organizer_key]
     if Booking.objects.filter(organizer=organizer, title=title).exists():
@@ -373,10 +368,6 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
 def _pay(booking, result: SeedResult):
     """A deposit PaymentIntent that succeeded (fake id; no network), recorded through the
     real success service: payment succeeded, booking paid, ledger and payouts."""
-    from bookings.models import Booking
-    from payments.models import Payment
-    from payments.services import record_payment_success
-
     booking = Booking.objects.get(pk=booking.pk)
     payment = Payment.objects.create(
         booking=booking,
@@ -391,8 +382,6 @@ def _pay(booking, result: SeedResult):
 
 
 def _request_reservations(booking, *, vendors_to_request: int):
-    from payments.models import Payout
-
     payouts = Payout.objects.filter(booking=booking, kind=Payout.Kind.RESERVATION)
     payouts = payouts.select_related("vendor__user", "booking_vendor").order_by(
         "booking_vendor__position"
@@ -401,8 +390,6 @@ def _request_reservations(booking, *, vendors_to_request: int):
 
 
 def _open_dispute(booking, organizer, result: SeedResult):
-    from disputes.models import Dispute
-
     Dispute.open(
         booking=booking,
         opened_by=organizer,
