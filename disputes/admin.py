@@ -6,10 +6,10 @@ hold masked excerpts only."""
 
 from django.contrib import admin
 
+from disputes.forms import DisputeStatusForm
 from disputes.models import Dispute, ModerationEvent
 from payments import services as money
 from strathwell.console.actions import confirm_action
-from strathwell.console.forms import DisputeStatusForm
 from strathwell.console.mixins import ReadOnlyModelAdmin
 
 

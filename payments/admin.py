@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from payments import webhooks
+from payments.forms import WebhookReplayForm
 from payments.models import (
     Allocation,
     IdempotencyRecord,
@@ -17,7 +18,6 @@ from payments.models import (
 from strathwell.audit.services import log_admin_action
 from strathwell.console import display
 from strathwell.console.actions import ActionFailed, ActionSkipped, confirm_action
-from strathwell.console.forms import WebhookReplayForm
 from strathwell.console.mixins import ReadOnlyInline, ReadOnlyModelAdmin
 
 

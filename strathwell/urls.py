@@ -13,7 +13,7 @@ api_v1 = [
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
     path("", include("disputes.urls")),
-    path("", include("strathwell.ops.urls")),
+    path("", include("backoffice.urls")),
 ]
 
 urlpatterns = [

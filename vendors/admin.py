@@ -5,8 +5,8 @@ may correct a listing's text; those edits are audited with the vendor's own snap
 from django.contrib import admin
 
 from strathwell.console.actions import confirm_action
-from strathwell.console.forms import VendorApproveForm, VendorNeedsChangesForm
 from strathwell.console.mixins import AuditedModelAdmin
+from vendors.forms import VendorApproveForm, VendorNeedsChangesForm
 from vendors.models import ServiceProfile, Vendor, VenueProfile
 
 # Written only by the verification transitions, onboarding, or the upload checks.

@@ -1,7 +1,9 @@
 """The staff console's AdminSite: the index is the staff landing page.
 
-It shows the marketplace overview (the same `strathwell.ops.services.overview()` that answers
-`GET /admin/overview`) and links to the queues that need staff action, each with its count.
+It shows the queues that need staff action, each linked with its count, and the overview
+figures. This site only renders them: what they are comes from the callable named by
+`settings.STAFF_CONSOLE_DASHBOARD` (the top layer, which knows every domain app, provides it;
+see `backoffice/console.py`). Unset, the landing page has no queues and no figures.
 Every page knows whether READ_ONLY_MODE is on (a banner in `admin/base_site.html`).
 """
 
@@ -10,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from strathwell.console.display import format_cents
 from strathwell.console.mixins import read_only_mode
@@ -28,49 +32,22 @@ class Queue:
     action: str  # what staff do there
 
 
-def queues() -> list[Queue]:
-    from disputes.models import Dispute
-    from payments.models import Payout, WebhookEvent
-    from vendors.models import Vendor
+@dataclass(frozen=True)
+class Dashboard:
+    """What the landing page shows: the queues, in order, and the overview figures (a dict of
+    groups, rendered by `overview_sections`)."""
 
-    open_statuses = [str(s) for s in Dispute.OPEN_STATUSES]
-    return [
-        Queue(
-            "Vendors pending verification",
-            "vendors.Vendor",
-            {"verification_status": Vendor.VerificationStatus.PENDING},
-            f"?verification_status__exact={Vendor.VerificationStatus.PENDING}",
-            "Approve, or ask for changes",
-        ),
-        Queue(
-            "Eligible payouts",
-            "payments.Payout",
-            {"status": Payout.Status.ELIGIBLE},
-            f"?status__exact={Payout.Status.ELIGIBLE}",
-            "Approve (pay out), hold or reverse",
-        ),
-        Queue(
-            "Open disputes",
-            "disputes.Dispute",
-            {"status__in": open_statuses},
-            f"?status__in={','.join(open_statuses)}",
-            "Review and resolve",
-        ),
-        Queue(
-            "Failed webhook events",
-            "payments.WebhookEvent",
-            {"outcome": WebhookEvent.Outcome.FAILED},
-            f"?outcome__exact={WebhookEvent.Outcome.FAILED}",
-            "Fix the cause, then replay",
-        ),
-    ]
+    queues: tuple[Queue, ...] = ()
+    overview: dict | None = None
 
 
-def overview_figures() -> dict:
-    """The figures of `GET /admin/overview`, from the same service."""
-    from strathwell.ops.services import overview
-
-    return overview()
+def dashboard() -> Dashboard:
+    """The landing page's content, from the callable `settings.STAFF_CONSOLE_DASHBOARD` names
+    (a dotted path resolved on each request, so a test can override the setting)."""
+    path = getattr(settings, "STAFF_CONSOLE_DASHBOARD", "")
+    if not path:
+        return Dashboard()
+    return import_string(path)()
 
 
 def _humanize(key) -> str:
@@ -131,9 +108,10 @@ class StrathwellAdminSite(admin.AdminSite):
         context["read_only_mode"] = read_only_mode()
         return context
 
-    def staff_queues(self, request) -> list[dict]:
+    def staff_queues(self, request, queues) -> list[dict]:
+        """Of `queues`, those this user may open, each with its changelist link and count."""
         rows = []
-        for queue in queues():
+        for queue in queues:
             model = apps.get_model(queue.model)
             model_admin = self._registry.get(model)
             if model_admin is None or not model_admin.has_view_or_change_permission(request):
@@ -154,9 +132,10 @@ class StrathwellAdminSite(admin.AdminSite):
         return rows
 
     def index(self, request, extra_context=None):
+        content = dashboard()
         context = {
-            "staff_queues": self.staff_queues(request),
-            "overview_sections": overview_sections(overview_figures()),
+            "staff_queues": self.staff_queues(request, content.queues),
+            "overview_sections": overview_sections(content.overview),
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)

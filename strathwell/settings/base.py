@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "bookings",
     "payments",
     "disputes",
+    "backoffice",  # the top layer: it may import every other app; no app imports it
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,8 @@ RESERVATION_RELEASE_PERCENT = env.int("RESERVATION_RELEASE_PERCENT", default=50)
 # --- Operations -----------------------------------------------------------------------------
 ENABLE_DEMO_OPS = env.bool("ENABLE_DEMO_OPS", default=False)
 READ_ONLY_MODE = env.bool("READ_ONLY_MODE", default=False)
+# The staff console landing page's queues and overview figures (strathwell.console.site).
+STAFF_CONSOLE_DASHBOARD = "backoffice.console.dashboard"
 
 # --- REST framework -------------------------------------------------------------------------
 THROTTLE_AUTH_RATE = env.str("THROTTLE_AUTH_RATE", default="20/min")

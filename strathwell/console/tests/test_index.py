@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from backoffice.services import overview
 from payments.models import WebhookEvent
 from strathwell.console.site import overview_sections
 from strathwell.console.tests import builders
-from strathwell.ops.services import overview
 from vendors.models import Vendor
 from vendors.tests.factories import VendorFactory
 
@@ -94,3 +94,16 @@ def test_failed_event_queue_matches_the_outcome(staff_client):
     builders.failed_success_event()
     url = queues_by_title(staff_client.get(reverse("admin:index")))["Failed webhook events"]["url"]
     assert url.endswith(f"?outcome__exact={WebhookEvent.Outcome.FAILED}")
+
+
+def test_without_a_dashboard_setting_the_index_has_no_queues_or_figures(staff_client, settings):
+    settings.STAFF_CONSOLE_DASHBOARD = ""
+
+    response = staff_client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert response.context["staff_queues"] == []
+    assert response.context["overview_sections"] == []
+    html = response.content.decode()
+    assert "No queues available to you." in html
+    assert "The overview figures are not available." in html

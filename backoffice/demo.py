@@ -1,7 +1,7 @@
 """The demo world: a realistic, idempotent marketplace for local runs and demos.
 
 Built through the real model methods and services (onboarding, approvals, booking
-transitions, `record_payment_success`, payout methods, `Dispute.open`), never by writing
+transitions, `payments.services` flows, payout methods), never by writing
 statuses, so the ledger, payouts and audit trail are exactly what production would hold.
 
 Idempotent: every object is keyed by a fixed email, business name, slug or booking title; a
@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+from bookings.models import Booking
 from payments import services as money
+from payments.models import Payment, Payout
+from templates_app.models import Template
+from templates_app.services import create_template
+from vendors.models import Vendor
+from vendors.services import onboard_vendor
 
 DEMO_PASSWORD = "Demo-pass-2026!"
 DEMO_DOMAIN = "strathwell.demo"
@@ -238,8 +245,6 @@ def demo_logins() -> list[dict]:
 
 
 def _user(email: str, full_name: str, role: str, result: SeedResult, **extra):
-    from accounts.models import User
-
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(
@@ -250,8 +255,6 @@ def _user(email: str, full_name: str, role: str, result: SeedResult, **extra):
 
 
 def _admin(result: SeedResult):
-    from accounts.models import User
-
     return _user(
         ADMIN_EMAIL,
         "Avery Admin",
@@ -263,8 +266,6 @@ def _admin(result: SeedResult):
 
 
 def _organizer(local: str, name: str, subscription: str | None, result: SeedResult):
-    from accounts.models import User
-
     existed = User.objects.filter(email__iexact=_email(local)).exists()
     user = _user(_email(local), name, User.Role.ORGANIZER, result)
     if not existed and subscription:
@@ -276,10 +277,6 @@ def _organizer(local: str, name: str, subscription: str | None, result: SeedResu
 
 
 def _vendor(row, admin, result: SeedResult):
-    from accounts.models import User
-    from vendors.models import Vendor
-    from vendors.services import onboard_vendor
-
     local, owner, business, vendor_type, city, status, profile = row
     user = _user(_email(local), owner, User.Role.VENDOR, result)
     vendor = Vendor.objects.filter(user=user).first()
@@ -306,9 +303,6 @@ def _vendor(row, admin, result: SeedResult):
 
 
 def _template(data: dict, admin, result: SeedResult):
-    from templates_app.models import Template
-    from templates_app.services import create_template
-
     template = Template.objects.filter(slug=data["slug"]).first()
     if template is None:
         template = create_template(actor=admin, data=dict(data))
@@ -317,8 +311,6 @@ def _template(data: dict, admin, result: SeedResult):
 
 
 def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
-    from bookings.models import Booking
-
     title, organizer_key, template_slug, guests, days_ahead, target, lines = row
     organizer = organizers[organizer_key]
     if Booking.objects.filter(organizer=organizer, title=title).exists():
@@ -377,10 +369,6 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
 def _pay(booking, result: SeedResult):
     """A deposit PaymentIntent that succeeded (fake id; no network), recorded through the
     real success service: payment succeeded, booking paid, ledger and payouts."""
-    from bookings.models import Booking
-    from payments.models import Payment
-    from payments.services import record_payment_success
-
     booking = Booking.objects.get(pk=booking.pk)
     payment = Payment.objects.create(
         booking=booking,
@@ -389,14 +377,12 @@ def _pay(booking, result: SeedResult):
         currency=booking.currency,
         stripe_payment_intent_id=f"pi_demo_{booking.pk.hex[:20]}",
     )
-    record_payment_success(payment)
+    money.record_payment_success(payment)
     result.created["payments"] += 1
     return Booking.objects.get(pk=booking.pk)
 
 
 def _request_reservations(booking, *, vendors_to_request: int):
-    from payments.models import Payout
-
     payouts = Payout.objects.filter(booking=booking, kind=Payout.Kind.RESERVATION)
     payouts = payouts.select_related("vendor__user", "booking_vendor").order_by(
         "booking_vendor__position"

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from strathwell.ops import services
+from backoffice import services
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,11 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookings.models import Booking
+from disputes.models import Dispute
+from payments.models import Payment, Payout
 from strathwell.audit.models import AuditLog
+from vendors.models import Vendor
 
 # --- overview ---------------------------------------------------------------------------------
 
@@ -22,25 +26,14 @@ class MoneyTotalsSerializer(serializers.Serializer):
     )
 
 
-def overview_serializer_class():
-    from bookings.models import Booking
-    from disputes.models import Dispute
-    from payments.models import Payment, Payout
-    from vendors.models import Vendor
-
-    return type(
-        "AdminOverviewSerializer",
-        (serializers.Serializer,),
-        {
-            "vendors": _counts("VendorCountsSerializer", Vendor.VerificationStatus.values),
-            "bookings": _counts("BookingCountsSerializer", Booking.Status.values),
-            "payments": _counts("PaymentCountsSerializer", Payment.Status.values),
-            "payouts": _counts("PayoutCountsSerializer", Payout.Status.values),
-            "disputes": _counts("DisputeCountsSerializer", Dispute.Status.values),
-            "money": MoneyTotalsSerializer(help_text="Ledger totals in DEFAULT_CURRENCY."),
-            "money_by_currency": MoneyTotalsSerializer(many=True),
-        },
-    )
+class AdminOverviewSerializer(serializers.Serializer):
+    vendors = _counts("VendorCountsSerializer", Vendor.VerificationStatus.values)
+    bookings = _counts("BookingCountsSerializer", Booking.Status.values)
+    payments = _counts("PaymentCountsSerializer", Payment.Status.values)
+    payouts = _counts("PayoutCountsSerializer", Payout.Status.values)
+    disputes = _counts("DisputeCountsSerializer", Dispute.Status.values)
+    money = MoneyTotalsSerializer(help_text="Ledger totals in DEFAULT_CURRENCY.")
+    money_by_currency = MoneyTotalsSerializer(many=True)
 
 
 # --- audit log --------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ import pytest
 from django.core.management import call_command
 
 from accounts.tests.factories import AdminFactory
+from backoffice.services import overview
 from bookings.tests.factories import booking_with_vendors
 from payments import services as money
 from payments.models import Payout
 from payments.tests.factories import succeeded_payment
-from strathwell.ops.services import overview
 from vendors.tests.factories import VendorFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,11 +1,10 @@
 """`manage.py seed_demo`: create the demo world (idempotent) and print the demo logins.
 
-Lives in the disputes app because strathwell/ops is not an installed app; the world itself
-is built by `strathwell.ops.demo`."""
+The world itself is built by `backoffice.demo`."""
 
 from django.core.management.base import BaseCommand
 
-from strathwell.ops import demo
+from backoffice import demo
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from strathwell.ops import views
+from backoffice import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("admin/bookings", views.AdminBookingViewSet, basename="admin-booking")

@@ -15,6 +15,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from bookings.models import Booking
+from disputes.models import Dispute
+from payments.models import LedgerEntry, Payment, Payout
+from vendors.models import Vendor
+
 # --- admin overview -------------------------------------------------------------------------
 
 
@@ -32,8 +37,6 @@ def _money_totals() -> list[dict]:
 
     held = Σ held_funds, fees = Σ platform_fee, paid_out = Σ payout; outstanding = what the
     platform still holds (owed to vendors or to be refunded) = held − fees − paid_out."""
-    from payments.models import LedgerEntry
-
     kinds = LedgerEntry.EntryType
     rows = (
         LedgerEntry.objects.order_by()
@@ -60,11 +63,6 @@ def _money_totals() -> list[dict]:
 def overview() -> dict:
     """Counts by status of vendors, bookings, payments, payouts and disputes, and the money
     totals from the ledger. A constant six aggregate queries, whatever the data size."""
-    from bookings.models import Booking
-    from disputes.models import Dispute
-    from payments.models import Payment, Payout
-    from vendors.models import Vendor
-
     money = _money_totals()
     default = next(
         (m for m in money if m["currency"] == settings.DEFAULT_CURRENCY),

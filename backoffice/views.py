@@ -12,6 +12,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import demo, services
+from backoffice import serializers as s
 from bookings.models import Booking, BookingVendor
 from bookings.serializers import BookingSerializer
 from bookings.views import lines_prefetch
@@ -22,17 +24,14 @@ from strathwell.api.permissions import IsAdmin, require_confirmation
 from strathwell.api.schema import CONFIRM_HEADER
 from strathwell.audit.models import AuditLog
 from strathwell.audit.services import log_admin_action
-from strathwell.ops import demo, services
-from strathwell.ops import serializers as s
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-AdminOverviewSerializer = s.overview_serializer_class()
 
 
 class AdminOverviewView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses={200: AdminOverviewSerializer}, tags=["admin"])
+    @extend_schema(responses={200: s.AdminOverviewSerializer}, tags=["admin"])
     def get(self, request):
         """Counts by status and ledger money totals (a constant number of aggregate queries)."""
         return Response(services.overview())

@@ -7,11 +7,11 @@ from django.apps import apps
 from django.core.management import call_command
 
 from accounts.models import User
+from backoffice import demo
 from bookings.models import Booking
 from disputes.models import Dispute
 from payments.models import LedgerEntry, Payment, Payout
 from strathwell.audit.models import AuditLog
-from strathwell.ops import demo
 from templates_app.models import Template
 from vendors.models import Vendor
 
