@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from bookings import serializers as s
 from bookings.filters import BookingFilter
 from bookings.models import Booking, BookingVendor
-from bookings.services import screen_booking_text
 from payments import services as money
 from strathwell.api.permissions import HasActiveSubscription, IsOrganizer
 from strathwell.exceptions import DomainPermissionDenied
+from trust.services import screen_booking_text
 from vendors.models import Vendor
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

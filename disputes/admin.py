@@ -1,13 +1,12 @@
-"""Disputes and trust screening in the staff console. Both are read-only records: a dispute's
-status changes only through the confirm action, which calls
-`payments.services.change_dispute_status` — the same flow as `PATCH /admin/disputes/{id}` — so
-the money settles and the audit row is written exactly as through the API. Moderation events
-hold masked excerpts only."""
+"""Disputes in the staff console. A read-only record: a dispute's status changes only through
+the confirm action, which calls `payments.services.change_dispute_status` — the same flow as
+`PATCH /admin/disputes/{id}` — so the money settles and the audit row is written exactly as
+through the API. (The moderation log's admin lives in `trust.admin`.)"""
 
 from django.contrib import admin
 
 from disputes.forms import DisputeStatusForm
-from disputes.models import Dispute, ModerationEvent
+from disputes.models import Dispute
 from payments import services as money
 from strathwell.console.actions import confirm_action
 from strathwell.console.mixins import ReadOnlyModelAdmin
@@ -54,23 +53,3 @@ class DisputeAdmin(ReadOnlyModelAdmin):
 
     def confirm_object_label(self, obj):
         return f"dispute on “{obj.booking.title}” ({obj.reason})"
-
-
-@admin.register(ModerationEvent)
-class ModerationEventAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "action", "context_type", "context_id", "user", "excerpt")
-    list_filter = ("action", "context_type")
-    search_fields = ("=user__email", "=context_id", "excerpt")
-    date_hierarchy = "created_at"
-    list_select_related = ("user",)
-    readonly_fields = (
-        "id",
-        "user",
-        "context_type",
-        "context_id",
-        "action",
-        "signals",
-        "excerpt",
-        "created_at",
-    )
-    fields = readonly_fields

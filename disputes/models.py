@@ -202,39 +202,3 @@ class Dispute(Transitions, models.Model):
     def _refresh_from(self, other: "Dispute") -> None:
         for field in ("status", "resolution_note", "resolved_at", "updated_at"):
             setattr(self, field, getattr(other, field))
-
-
-class ModerationEvent(models.Model):
-    """A trust screening result. Stores only the masked excerpt, never raw contact details."""
-
-    class Action(models.TextChoices):
-        ALLOW = "allow"
-        WARN = "warn"
-        BLOCK = "block"
-
-    class ContextType(models.TextChoices):
-        BOOKING_NOTE = "booking_note"
-        COUNTER_NOTE = "counter_note"
-        PROFILE = "profile"
-        MESSAGE = "message"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="moderation_events",
-    )
-    context_type = models.CharField(max_length=20, choices=ContextType.choices)
-    context_id = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=10, choices=Action.choices, db_index=True)
-    signals = models.JSONField(default=list)
-    excerpt = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "id"]
-
-    def __str__(self):
-        return f"{self.action} {self.context_type}"

@@ -5,59 +5,14 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from bookings.models import Booking, BookingVendor
 from disputes import serializers as s
-from disputes.models import Dispute, ModerationEvent
-from disputes.services import record_screening, screen_user_text
+from disputes.models import Dispute
 from payments import services as money
 from strathwell.api.permissions import IsAdmin
 from strathwell.exceptions import DomainPermissionDenied
-
-
-class ModerationEventCreateView(APIView):
-    """Screen a piece of text and log the result (masked excerpt only)."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        request=s.ModerationEventCreateSerializer,
-        responses={201: s.ModerationEventSerializer},
-        tags=["trust"],
-    )
-    def post(self, request):
-        serializer = s.ModerationEventCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        _, event = record_screening(
-            user=request.user,
-            text=data["text"],
-            context_type=data["context_type"],
-            context_id=data["context_id"],
-        )
-        return Response(s.ModerationEventSerializer(event).data, status=status.HTTP_201_CREATED)
-
-
-class ModerationEventFilter(django_filters.FilterSet):
-    action = django_filters.ChoiceFilter(choices=ModerationEvent.Action.choices)
-    context_type = django_filters.ChoiceFilter(choices=ModerationEvent.ContextType.choices)
-    user_id = django_filters.UUIDFilter(field_name="user_id")
-
-    class Meta:
-        model = ModerationEvent
-        fields = ["action", "context_type", "user_id"]
-
-
-@extend_schema_view(
-    list=extend_schema(tags=["admin", "trust"]),
-    retrieve=extend_schema(tags=["admin", "trust"]),
-)
-class AdminModerationEventViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAdmin]
-    serializer_class = s.AdminModerationEventSerializer
-    queryset = ModerationEvent.objects.order_by("-created_at", "id")
-    filterset_class = ModerationEventFilter
+from trust.services import screen_user_text
 
 
 class DisputeFilter(django_filters.FilterSet):

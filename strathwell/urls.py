@@ -7,6 +7,7 @@ from strathwell.api.views import health
 api_v1 = [
     path("health", health, name="health"),
     path("", include("accounts.urls")),
+    path("", include("trust.urls")),
     path("", include("vendors.urls")),
     path("", include("templates_app.urls")),
     path("", include("strathwell.uploads.urls")),

@@ -3,9 +3,9 @@ the audit trail. Verification transitions themselves are model methods on `Vendo
 
 from django.db import IntegrityError, transaction
 
-from disputes.services import screen_user_text
 from strathwell.exceptions import AlreadyExists
 from strathwell.uploads.services import claim_uploaded_keys
+from trust.services import screen_user_text
 from vendors.models import Vendor
 from vendors.signals import vendor_profile_changed
 

@@ -10,9 +10,9 @@ from accounts.tests.factories import OrganizerFactory, VendorUserFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.conftest import booking_audit, refreshed
 from bookings.tests.factories import booking_with_vendors
-from disputes.models import ModerationEvent
 from strathwell.audit.models import AuditLog
 from templates_app.models import Template
+from trust.models import ModerationEvent
 from vendors.tests.factories import ServiceVendorFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from accounts.tests.factories import OrganizerFactory, VendorUserFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.factories import booking_with_vendors
-from disputes.models import Dispute, ModerationEvent
+from disputes.models import Dispute
 from disputes.tests.helpers import (
     CONFIRM,
     paid_booking,
@@ -18,6 +18,7 @@ from disputes.tests.helpers import (
 from payments import services as money
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
+from trust.models import ModerationEvent
 from vendors.tests.factories import VendorFactory
 
 pytestmark = pytest.mark.django_db

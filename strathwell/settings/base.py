@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "strathwell.audit",
     "strathwell.uploads",
     "accounts",
+    "trust",
     "vendors",
     "templates_app",
     "bookings",

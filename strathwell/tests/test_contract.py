@@ -13,11 +13,11 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import AdminFactory, OrganizerFactory
 from bookings.models import Booking
 from conftest import client_for
-from disputes.models import ModerationEvent
 from disputes.tests.helpers import paid_booking, vendor_users
 from payments.models import Payment, Payout
 from strathwell.api.middleware import READ_ONLY_EXEMPT_PATHS
 from templates_app.tests.factories import TemplateFactory
+from trust.models import ModerationEvent
 from vendors.models import Vendor
 from vendors.tests.factories import VendorFactory
 

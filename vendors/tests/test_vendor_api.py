@@ -6,10 +6,10 @@ import uuid
 import pytest
 
 from accounts.tests.factories import AdminFactory, OrganizerFactory, VendorUserFactory
-from disputes.models import ModerationEvent
 from strathwell.audit.models import AuditLog
 from strathwell.uploads.models import Upload
 from strathwell.uploads.tests.factories import UploadFactory
+from trust.models import ModerationEvent
 from vendors.models import ServiceProfile, Vendor, VenueProfile
 from vendors.tests.factories import ServiceVendorFactory, VendorFactory, VenueFactory
 

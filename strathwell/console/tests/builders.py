@@ -12,7 +12,7 @@ from accounts.models import RefreshToken
 from accounts.tests.factories import OrganizerFactory, UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, BookingVendorFactory
-from disputes.models import Dispute, ModerationEvent
+from disputes.models import Dispute
 from payments import services as money
 from payments.models import (
     Allocation,
@@ -26,6 +26,7 @@ from payments.tests.factories import PaymentFactory, intent_object, succeeded_pa
 from strathwell.audit.services import write_audit_log
 from strathwell.uploads.tests.factories import UploadFactory
 from templates_app.tests.factories import TemplateFactory
+from trust.models import ModerationEvent
 from vendors.tests.factories import ServiceVendorFactory, VendorFactory, VenueFactory
 
 MAX_LINES = 10  # vendors per paid booking in the bulk builders (2 payouts each)
@@ -214,5 +215,5 @@ BULK_BUILDERS = {
     "payments.idempotencyrecord": _idempotency,
     "payments.webhookevent": _webhook_events,
     "disputes.dispute": _disputes,
-    "disputes.moderationevent": _moderation,
+    "trust.moderationevent": _moderation,
 }

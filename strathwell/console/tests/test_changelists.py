@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 
 PROJECT_APPS = (
     "accounts",
+    "trust",
     "audit",
     "uploads",
     "vendors",
@@ -46,7 +47,7 @@ PINNED = {
     "payments.idempotencyrecord": 9,
     "payments.webhookevent": 8,
     "disputes.dispute": 7,
-    "disputes.moderationevent": 7,
+    "trust.moderationevent": 7,
 }
 
 

@@ -252,7 +252,7 @@ def test_pages_still_render_in_read_only_mode(staff_client, read_only):
 
 @pytest.mark.parametrize(
     "model",
-    [LedgerEntry, AuditLog, WebhookEvent, "disputes.ModerationEvent", "payments.Allocation"],
+    [LedgerEntry, AuditLog, WebhookEvent, "trust.ModerationEvent", "payments.Allocation"],
 )
 def test_append_only_admins_have_no_add_change_or_delete(staff, rf, model):
     from django.apps import apps

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from disputes.screening import MASKS, MAX_EXCERPT_CHARS, ScreeningResult, screen_text
+from trust.screening import MASKS, MAX_EXCERPT_CHARS, ScreeningResult, screen_text
 
 EMAIL = "email"
 PHONE = "phone"

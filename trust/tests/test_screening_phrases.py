@@ -8,7 +8,7 @@ Known gaps are listed as strict xfails, so fixing one makes the suite say so.
 
 import pytest
 
-from disputes.screening import screen_text
+from trust.screening import screen_text
 
 BLOCKED = [
     # (text, signal, raw detail that must not survive in the excerpt)

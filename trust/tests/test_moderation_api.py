@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.tests.factories import OrganizerFactory, VendorUserFactory
-from disputes.models import ModerationEvent
+from trust.models import ModerationEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_moderation_events_are_admin_only(organizer_client):
 def test_admin_list_query_count_is_constant(
     make_client, admin_client_api, django_assert_num_queries, size
 ):
-    from disputes.services import record_screening
+    from trust.services import record_screening
 
     user = OrganizerFactory()
     for i in range(size):

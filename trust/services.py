@@ -1,9 +1,12 @@
-"""Trust screening of user-written text: the one place booking notes, counter notes and
-profiles go through before they are stored."""
+"""Trust screening of user-written text: the one place booking notes, counter notes, dispute
+texts and profiles go through before they are stored, and the only writer of the moderation log.
 
-from disputes.models import ModerationEvent
-from disputes.screening import ScreeningResult, screen_text
+Owns `record_screening` (screen and always log), `screen_user_text` (the gate that refuses a
+`block`) and `screen_booking_text` (the same gate for a booking's free text)."""
+
 from strathwell.exceptions import DomainValidationError
+from trust.models import ModerationEvent
+from trust.screening import ScreeningResult, screen_text
 
 
 def record_screening(
@@ -34,6 +37,22 @@ def screen_user_text(*, user, text: str, field: str, context_type: str, context_
             },
         )
     return result
+
+
+def screen_booking_text(*, user, text: str, field: str, context_type: str, context_id="") -> None:
+    """The one place a booking's free text (organizer `notes`, a vendor's counter `note` or
+    decline `reason`) passes the trust screening before it is stored.
+
+    Call it BEFORE opening the transaction of the change: a `block` raises
+    DomainValidationError (400 `validation_error` naming `field`), and the ModerationEvent row
+    the screening logs must survive that refusal, so it must not be rolled back with it."""
+    screen_user_text(
+        user=user,
+        text=text or "",
+        field=field,
+        context_type=context_type,
+        context_id=str(context_id or ""),
+    )
 
 
 def _log(result: ScreeningResult, *, user, context_type: str, context_id) -> ModerationEvent:

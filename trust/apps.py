@@ -1,0 +1,8 @@
+"""App config of `trust`: trust screening and the moderation log."""
+
+from django.apps import AppConfig
+
+
+class TrustConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "trust"
