@@ -8,9 +8,9 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import OrganizerFactory
-from bookings.tests.threads import run_together
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
+from strathwell.testing.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

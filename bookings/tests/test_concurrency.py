@@ -14,12 +14,12 @@ from accounts.tests.factories import AdminFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.conftest import FOUR_PRICES, booking_audit
 from bookings.tests.factories import booking_with_vendors
-from bookings.tests.threads import run_together
 from payments import services as money
 from payments.models import LedgerEntry, Payout
 from payments.tests.factories import succeeded_payment
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
+from strathwell.testing.threads import run_together
 from vendors.tests.factories import ServiceVendorFactory
 
 S = Booking.Status

@@ -4,12 +4,12 @@ import pytest
 from django.core.management import call_command
 
 from accounts.tests.factories import AdminFactory
-from bookings.tests.threads import run_together
 from disputes.models import Dispute
 from disputes.tests.helpers import paid_booking, payouts_of, request_reservations
 from payments import services as money
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
+from strathwell.testing.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

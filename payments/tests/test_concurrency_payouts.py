@@ -8,11 +8,11 @@ import pytest
 from django.core.management import call_command
 
 from accounts.tests.factories import AdminFactory
-from bookings.tests.threads import run_together
 from payments.models import LedgerEntry, Payout
 from payments.tests.factories import succeeded_payment
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
+from strathwell.testing.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
