@@ -3,7 +3,7 @@
 
 Caught: contact details are blocked (and masked), off-platform payment talk warns.
 Innocent: prices, dates, times, guest counts, addresses and ordinary venue talk pass.
-Known gaps are listed as strict xfails, so fixing one makes the suite say so.
+The three gaps once listed as strict xfails are caught since issue #18 (FORMER_GAPS).
 """
 
 import pytest
@@ -99,11 +99,11 @@ ALLOWED = [
     "Table numbers 1 2 3 4 5 6 7 8 face the stage",
 ]
 
-KNOWN_GAPS = [
-    # (text, expected action) — reported to the lead; the screener misses these today.
-    ("j a n e @ g m a i l . c o m", "block"),  # letter-spaced address
-    ("call me at 415 555 O134", "block"),  # letter O for a zero
-    ("venmo @ jane-doe", "block"),  # spaced "@" before a payment handle
+FORMER_GAPS = [
+    # (text, expected action, raw detail) — missed by the regex screener, caught since #18.
+    ("j a n e @ g m a i l . c o m", "block", "g m a i l"),  # letter-spaced address
+    ("call me at 415 555 O134", "block", "O134"),  # letter O for a zero
+    ("venmo @ jane-doe", "block", "jane-doe"),  # spaced "@" before a payment handle
 ]
 
 
@@ -134,7 +134,8 @@ def test_innocent_event_talk_is_allowed(text):
     assert (result.action, result.signals, result.excerpt) == ("allow", [], text)
 
 
-@pytest.mark.parametrize("text, action", KNOWN_GAPS)
-@pytest.mark.xfail(strict=True, reason="known screening gap, reported to the lead")
-def test_known_gaps(text, action):
-    assert screen_text(text).action == action
+@pytest.mark.parametrize("text, action, raw", FORMER_GAPS)
+def test_former_gaps_are_caught(text, action, raw):
+    result = screen_text(text)
+    assert result.action == action
+    assert raw not in result.excerpt and "removed]" in result.excerpt
