@@ -46,7 +46,9 @@ DOT_SPELLED = rf"[ \t]{{1,3}}{DOT_WORD}[ \t]{{1,3}}|[-_]{DOT_WORD}[-_]"
 DOT_SPACED = r"[ \t]{1,3}\.[ \t]{0,3}|\.[ \t]{1,3}"
 DOT_ANY = rf"(?:{DOT_DEFANGED}|{DOT_SPELLED}|{DOT_SPACED}|\.)"
 
-LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# Atomic (Python 3.11+): a label is read once, never re-tried shorter, which keeps the domain
+# patterns linear; a trailing hyphen is refused by the look-behind.
+LABEL = r"(?>[a-z0-9][a-z0-9-]{0,62})(?<!-)"
 
 _DOT_SPLIT_RE = re.compile(DOT_ANY, re.I)
 _LABEL_RE = re.compile(LABEL, re.I)

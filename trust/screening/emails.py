@@ -63,6 +63,7 @@ _REVERSED_LOCAL_RE = re.compile(
     re.I | re.X,
 )
 _LOCAL_WINDOW = 160
+_FIRST_LABEL_RE = re.compile(LABEL, re.I)
 
 
 def find(folded: Folded) -> list[Finding]:
@@ -76,6 +77,17 @@ def find(folded: Folded) -> list[Finding]:
 
 
 def _address_around(text: str, at: re.Match[str]) -> Finding | None:
+    # The domain first: it is the cheap, selective half ("at noon", "at the venue" end here).
+    domain = _DOMAIN_RE.match(text, at.end())
+    if not domain:
+        return None
+    first_label = _FIRST_LABEL_RE.match(domain.group())
+    if (
+        at.group("word") is not None
+        and first_label.group().lower() not in _PROVIDERS
+        and len(first_label.group()) == len(domain.group())
+    ):
+        return None  # a plain "at" followed by one word that is not a mail provider
     window = text[max(0, at.start() - _LOCAL_WINDOW) : at.start()]
     local = _REVERSED_LOCAL_RE.match(window[::-1])
     if not local:
@@ -84,9 +96,6 @@ def _address_around(text: str, at: re.Match[str]) -> Finding | None:
     local_start = at.start() - len(local_text)
     if local_start > 0 and (text[local_start - 1].isalnum() or text[local_start - 1] in "@"):
         return None  # the local part runs on into a longer word or another address
-    domain = _DOMAIN_RE.match(text, at.end())
-    if not domain:
-        return None
     accepted = _accept(text, at, local_text, domain)
     if accepted is None:
         return None

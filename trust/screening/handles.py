@@ -15,8 +15,6 @@ from trust.screening import vocabulary as v
 from trust.screening.common import OFF_PLATFORM_CONTACT, URL, Finding
 from trust.screening.normalise import Folded
 
-_MESSAGING_RE = re.compile(v.words_pattern(v.MESSAGING_APPS), re.I)
-_PAYMENT_APP_RE = re.compile(v.words_pattern(v.PAYMENT_APPS), re.I)
 _LABEL_RE = re.compile(
     r"(?:'s|s)?[ \t]{0,3}(?:" + v.words_pattern(v.HANDLE_LABELS) + r")?[ \t]{0,3}"
     r"(?:is|es|est|ist|e|:|-|=|->|=>|at|on|en|sur|auf|su|no|em|@(?=[ \t]))?[ \t]{0,3}:?[ \t]{0,3}",
@@ -35,73 +33,75 @@ _SIGIL_TOKEN_RE = re.compile(
     r"[a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?",
     re.I,
 )
-_BEFORE_APP_RE = re.compile(
-    r"(?P<token>(?<![\w@$.])(?:[@$][a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?"
-    r"|[a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?))"
-    r"[ \t]{1,3}(?:on|at|via|in|en|sur|auf|bei|su|no|na|em|por|par|per)[ \t]{1,3}"
-    r"(?:my[ \t]{1,3})?$",
-    re.I,
-)
-# An invitation sits right before the app's name: "add me on WhatsApp", "let's move to
-# Telegram", "escríbeme por Signal"; "text me if the signal is bad" is not one.
-_INVITE_RE = re.compile(
-    v.words_pattern(v.CONTACT_INVITES) + r"[ \t]{0,3}(?:(?:me|us|moi|mich|mi)[ \t]{1,3})?"
-    r"(?:(?:on|via|over|in|at|to|through|using|en|por|sur|auf|su|no|na|pelo|pela|per|par|"
-    r"em|sobre|a)[ \t]{1,3})?(?:(?:my|mi|mon|ma|mein|meine|meu|o|the|el|le|il)[ \t]{1,3})?$",
-    re.I,
-)
-# Follow-style cues before a bare "@handle" with no app named: "DM me @janes_events".
-_HANDLE_CUE_RE = re.compile(
-    v.words_pattern(
-        (
-            "dm", "dm me", "pm me", "follow", "follow me", "follow us", "add me", "find me",
-            "find us", "message me", "ping me", "hit me up", "search for", "look me up",
-            "escribeme", "sigueme", "agregame", "ajoute-moi", "suis-moi", "ecris-moi",
-            "folge mir", "schreib mir", "seguimi", "scrivimi", "me segue", "me adiciona",
-        )
-    )
-    + r"[^.!?\n]{0,15}$",
-    re.I,
+# "janes_events on Insta": matched on the reversed text just before the app's name.
+_CONNECTORS_REVERSED = "|".join(
+    w[::-1] for w in ("on", "at", "via", "in", "en", "sur", "auf", "bei", "su", "no", "na", "em",
+                      "por", "par", "per")
 )  # fmt: skip
+_BEFORE_APP_REVERSED_RE = re.compile(
+    rf"[ \t]{{1,3}}(?:ym[ \t]{{1,3}})?(?:{_CONNECTORS_REVERSED})[ \t]{{1,3}}"
+    r"(?P<token>[a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?[@$]?)(?![\w@$.])",
+    re.I,
+)
+# What may stand between an invitation and the app: "add me on my WhatsApp", "move to
+# Telegram", "escríbeme por Signal"; "text me if the signal is bad" is not one.
+_INVITE_GAP_RE = re.compile(
+    r"[ \t]{0,3}(?:(?:me|us|moi|mich|mi)[ \t]{1,3})?"
+    r"(?:(?:on|via|over|in|at|to|through|using|en|por|sur|auf|su|no|na|pelo|pela|per|par|"
+    r"em|sobre|a)[ \t]{1,3})?(?:(?:my|mi|mon|ma|mein|meine|meu|o|the|el|le|il)[ \t]{1,3})?",
+    re.I,
+)
+_SENTENCE_END_RE = re.compile(r"[.!?\n]")
 
 _AFTER = 60
 _BEFORE = 40
 
 
 def find(folded: Folded) -> list[Finding]:
-    text = folded.text
+    text, index = folded.text, folded.phrases
     findings: list[Finding] = []
-    apps = [(m, "messaging") for m in _MESSAGING_RE.finditer(text)]
-    apps += [(m, "payment") for m in _PAYMENT_APP_RE.finditer(text)]
-    for app, kind in apps:
-        findings.extend(_handles_near(text, app, kind))
-        if kind == "messaging" and _is_invitation(text, app):
-            findings.append(Finding(app.start(), app.end(), OFF_PLATFORM_CONTACT, "invite"))
+    apps = [(span, "messaging") for span in index.spans("messaging_app")]
+    apps += [(span, "payment") for span in index.spans("payment_app")]
+    for (start, end), kind in apps:
+        findings.extend(_handle_after(text, end, kind))
+        findings.extend(_handle_before(text, start, kind))
+        if kind == "messaging" and _is_invitation(text, index, start):
+            findings.append(Finding(start, end, OFF_PLATFORM_CONTACT, "invite to another app"))
+    # Any "@handle" / "$cashtag" close to an app's name, or after "DM me", "follow us".
     for m in _SIGIL_TOKEN_RE.finditer(text):
-        if m.group()[0] == "@" and _HANDLE_CUE_RE.search(text[max(0, m.start() - 30) : m.start()]):
-            findings.append(_finding(text, m.start(), m.end(), "handle: follow me"))
+        sigil, lo, hi = m.group()[0], m.start() - _AFTER, m.end() + _BEFORE
+        if sigil == "$" and m.group()[1:2].isdigit():
+            continue
+        if index.any_within("payment_app", lo, hi):
+            findings.append(_finding(text, m.start(), m.end(), "handle on a payment app"))
+        elif sigil == "@" and index.any_within("messaging_app", lo, hi):
+            findings.append(_finding(text, m.start(), m.end(), "handle on a messaging app"))
+        elif sigil == "@":
+            cue = index.last_ending_in("handle_cue", m.start() - 30, m.start())
+            if cue and not _SENTENCE_END_RE.search(text, cue[1], m.start()):
+                findings.append(_finding(text, m.start(), m.end(), "handle: follow me"))
     return findings
 
 
-def _handles_near(text: str, app: re.Match[str], kind: str) -> list[Finding]:
-    reason = f"handle on a {kind} app"
-    found = []
-    # "WhatsApp: jane_88", "my venmo is jane-doe-7", "Telegram @janedoe".
-    label = _LABEL_RE.match(text, app.end())
+def _handle_after(text: str, app_end: int, kind: str) -> list[Finding]:
+    """ "WhatsApp: jane_88", "my venmo is jane-doe-7", "Telegram @janedoe"."""
+    label = _LABEL_RE.match(text, app_end)
     token = _TOKEN_RE.match(text, label.end())
-    if token and _looks_like_handle(token.group("token"), text[app.end() : label.end()]):
-        found.append(_finding(text, token.start(), token.end(), reason))
-    # Any "@handle" / "$cashtag" close to the app's name.
-    lo, hi = max(0, app.start() - _BEFORE), min(len(text), app.end() + _AFTER)
-    for m in _SIGIL_TOKEN_RE.finditer(text, lo, hi):
-        if m.group()[0] == "$" and (kind != "payment" or m.group()[1:2].isdigit()):
-            continue
-        found.append(_finding(text, m.start(), m.end(), reason))
-    # "janes_events on Insta", "jane.doe-7 en Bizum".
-    before = _BEFORE_APP_RE.search(text[lo : app.start()])
-    if before and _looks_like_handle(before.group("token"), ""):
-        found.append(_finding(text, lo + before.start("token"), lo + before.end("token"), reason))
-    return found
+    if token and _looks_like_handle(token.group("token"), text[app_end : label.end()]):
+        return [_finding(text, token.start(), token.end(), f"handle on a {kind} app")]
+    return []
+
+
+def _handle_before(text: str, app_start: int, kind: str) -> list[Finding]:
+    """ "janes_events on Insta", "jane.doe-7 en Bizum"."""
+    lo = max(0, app_start - _BEFORE)
+    before = _BEFORE_APP_REVERSED_RE.match(text[lo:app_start][::-1])
+    if before:
+        token = before.group("token")[::-1]
+        start = app_start - before.end("token")
+        if _looks_like_handle(token, ""):
+            return [_finding(text, start, start + len(token), f"handle on a {kind} app")]
+    return []
 
 
 def _looks_like_handle(token: str, label: str) -> bool:
@@ -120,8 +120,9 @@ def _looks_like_handle(token: str, label: str) -> bool:
     return _EXPLICIT_LABEL_RE.search(label) is not None and len(bare) >= 4
 
 
-def _is_invitation(text: str, app: re.Match[str]) -> bool:
-    return _INVITE_RE.search(text[max(0, app.start() - 40) : app.start()]) is not None
+def _is_invitation(text: str, index, app_start: int) -> bool:
+    invite = index.last_ending_in("invite", app_start - 40, app_start)
+    return invite is not None and _INVITE_GAP_RE.fullmatch(text, invite[1], app_start) is not None
 
 
 def _finding(text: str, start: int, end: int, reason: str) -> Finding:

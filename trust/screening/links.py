@@ -41,19 +41,8 @@ _BARE_DOMAIN_RE = re.compile(
     rf"(?P<path>[/?#][^\s<>\"'`]{{0,300}})?",
     re.I,
 )
-# Words shortly before a domain that say it is one ("visit", "site", "google").
-_CUE_RE = re.compile(
-    v.words_pattern(
-        (
-            "www", "site", "website", "web", "visit", "check out", "go to", "google", "url",
-            "link", "page", "online", "search", "blog", "portfolio", "sitio", "pagina",
-            "seite", "webseite", "sito", "webpage", "homepage", "domain", "dominio",
-        )
-    )
-    + r"[^.!?\n]{0,25}$",
-    re.I,
-)  # fmt: skip
-
+_SENTENCE_END_RE = re.compile(r"[.!?\n]\s")
+_TLD_SHAPE_RE = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}", re.I)
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"*"
 
 
@@ -70,13 +59,14 @@ def find(folded: Folded) -> list[Finding]:
             if not is_platform_host(_hostname(candidate)):
                 findings.append(Finding(m.start(), end, URL, "link"))
     for m in _BARE_DOMAIN_RE.finditer(text):
-        finding = _bare_domain(text, m)
+        finding = _bare_domain(folded, m)
         if finding is not None:
             findings.append(finding)
     return findings
 
 
-def _bare_domain(text: str, m: re.Match[str]) -> Finding | None:
+def _bare_domain(folded: Folded, m: re.Match[str]) -> Finding | None:
+    text = folded.text
     written = m.group("host")
     labels, kinds = split_domain(written)
     names = [written[s:e] for s, e in labels]
@@ -85,6 +75,8 @@ def _bare_domain(text: str, m: re.Match[str]) -> Finding | None:
     # longest host first from each start.
     for first in range(len(names) - 1):
         for last in range(len(names) - 1, first, -1):
+            if not _TLD_SHAPE_RE.fullmatch(names[last]):
+                continue  # "24.12.2026", "18.30": a TLD is letters (or punycode)
             host_names = names[first : last + 1]
             seps = kinds[first:last]
             has_path = last == len(names) - 1 and bool(m.group("path"))
@@ -92,19 +84,15 @@ def _bare_domain(text: str, m: re.Match[str]) -> Finding | None:
             end = base + labels[last][1]
             if has_path:
                 end = _strip_trailing(text, m.start(), m.end())
-            reason = _accept(text, start, host_names, seps, has_path)
+            reason = _accept(folded, start, host_names, seps, has_path)
             if reason is not None:
                 return Finding(start, end, URL, reason)
-            if reason is None and _is_platform(host_names):
+            if is_platform_host(".".join(host_names)):
                 return None
     return None
 
 
-def _is_platform(host_names: list[str]) -> bool:
-    return is_platform_host(".".join(host_names))
-
-
-def _accept(text, start, host_names, seps, has_path) -> str | None:
+def _accept(folded: Folded, start, host_names, seps, has_path) -> str | None:
     host = ".".join(host_names).lower()
     label, suffix = registered(host)
     if not suffix or is_platform_host(host):
@@ -126,13 +114,19 @@ def _accept(text, start, host_names, seps, has_path) -> str | None:
         has_path
         or len(host_names) > 2 + suffix.count(".")
         or any(c.isdigit() or c == "-" for c in label)
-        or _CUE_RE.search(text[max(0, start - 40) : start]) is not None
+        or _cued(folded, start)
     )
     if suffix in _SHORT_WORD_TLDS:
         return "link: bare domain" if evidence else None
     if suffix in _WORD_TLDS and len(label) < 6:
         return "link: bare domain" if evidence else None
     return "link: bare domain"
+
+
+def _cued(folded: Folded, start: int) -> bool:
+    """A link word shortly before, in the same sentence: "visit", "our site", "google"."""
+    cue = folded.phrases.last_ending_in("link_cue", start - 40, start)
+    return cue is not None and not _SENTENCE_END_RE.search(folded.text, cue[1], start)
 
 
 def _strip_trailing(text: str, start: int, end: int) -> int:

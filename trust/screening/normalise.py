@@ -22,12 +22,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 from anyascii import anyascii
 
 from trust.screening import vocabulary as v
+from trust.screening.phrases import PhraseIndex
 
 # Invisible characters people insert to break up addresses: zero-width, soft hyphen, word
 # joiners, bidi controls, variation selectors, the Mongolian vowel separator, tag characters.
@@ -55,6 +56,11 @@ class Folded:
 
     def display_span(self, start: int, end: int) -> tuple[int, int]:
         return self.starts[start], self.ends[max(start, end - 1)]
+
+    @cached_property
+    def phrases(self) -> PhraseIndex:
+        """Where the vocabulary's phrases occur in the folded text (one pass, shared)."""
+        return PhraseIndex(self.text)
 
 
 def fold(display: str) -> Folded:
@@ -223,7 +229,14 @@ _DICTATION_RE = re.compile(
 _TOKEN_RE = re.compile(rf"(?:(?P<repeat>{_REPEAT_WORD})\s{{1,3}})?(?P<unit>[a-z]+|\d+)", re.I)
 
 
+_WORD_SPLIT_RE = re.compile(r"[^a-z0-9]+")
+_DICTATION_WORDS = frozenset(_WORD_DIGIT) | frozenset(v.REPEAT_WORDS)
+
+
 def _read_dictated_numbers(folded: Folded) -> Folded:
+    words = _WORD_SPLIT_RE.split(folded.text.lower())
+    if sum(1 for word in words if word in _DICTATION_WORDS) < 3:
+        return folded  # the common case, found with one C-level split
     edits = []
     for m in _DICTATION_RE.finditer(folded.text):
         digits, words = _dictated_digits(m.group())

@@ -32,14 +32,20 @@ from trust.screening.normalise import Folded
 _IBAN_RE = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t]{0,2}\d{2}(?:[ \t\-]{0,2}[A-Za-z0-9]){8,32}(?![A-Za-z0-9])"
 )
-_ACCOUNT_LABEL_RE = re.compile(
-    v.words_pattern(v.ACCOUNT_LABELS)
-    + r"(?:[ \t]{0,3}(?:no|nr|n|number|numero|nummer|is|es|est|ist|e)\.?)?[ \t]{0,3}[:#=\-]?"
+_ACCOUNT_CONNECTOR_RE = re.compile(
+    r"(?:[ \t]{0,3}(?:no|nr|n|number|numero|nummer|is|es|est|ist|e)\.?)?[ \t]{0,3}[:#=\-]?"
     r"[ \t]{0,3}",
     re.I,
 )
 _ACCOUNT_NUMBER_RE = re.compile(
     r"(?:[A-Za-z]{2}[ \t]{0,2}\d{2}[ \t]{0,2})?\d(?:[ \t\-/]{0,2}[A-Za-z0-9]){5,33}(?![A-Za-z0-9])"
+)
+_JOINER_RE = re.compile(
+    r"[ \t]{0,3}[,;/&+]?[ \t]{0,3}(?:and|y|et|und|e)?[ \t]{0,3}"
+    + "(?:"
+    + v.words_pattern(v.ACCOUNT_LABELS)
+    + r")?(?:[ \t]{0,3}(?:no|number|nr)\.?)?[ \t]{0,3}[:#=\-]?[ \t]{0,3}",
+    re.I,
 )
 _BIC_RE = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?(?![A-Za-z0-9])")
 _CARD_RE = re.compile(r"(?<![\d\-])\d{4}(?:[ \t\-]?\d{4}){2}[ \t\-]?\d{1,7}(?![\d\-])")
@@ -55,7 +61,6 @@ _CRYPTO_RE = re.compile(
     )(?![A-Za-z0-9])""",
     re.X,
 )
-_WALLET_LABEL_RE = re.compile(v.words_pattern(v.WALLET_LABELS) + r"[^\n]{0,20}$", re.I)
 _LONG_BASE58_RE = re.compile(r"(?<![A-Za-z0-9])[1-9A-HJ-NP-Za-km-z]{32,44}(?![A-Za-z0-9])")
 
 
@@ -66,8 +71,9 @@ def find_details(folded: Folded) -> list[Finding]:
         end = _valid_iban_end(text, m.start(), m.end())
         if end:
             findings.append(Finding(m.start(), end, PAYMENT_ACCOUNT, "payment: IBAN"))
-    for label in _ACCOUNT_LABEL_RE.finditer(text):
-        findings.extend(_labelled_account(text, label))
+    for start, end in folded.phrases.spans("account_label"):
+        connector = _ACCOUNT_CONNECTOR_RE.match(text, end)
+        findings.extend(_labelled_account(text, text[start:end].lower(), connector.end()))
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and luhn.is_valid(digits) and len(set(digits)) > 2:
@@ -79,7 +85,7 @@ def find_details(folded: Folded) -> list[Finding]:
     for m in _LONG_BASE58_RE.finditer(text):
         token = m.group()
         mixed = any(c.isdigit() for c in token) and any(c.isupper() for c in token)
-        if mixed and _WALLET_LABEL_RE.search(text[max(0, m.start() - 40) : m.start()]):
+        if mixed and folded.phrases.last_ending_in("wallet_label", m.start() - 40, m.start()):
             findings.append(Finding(m.start(), m.end(), PAYMENT_ACCOUNT, "payment: wallet"))
     return findings
 
@@ -97,11 +103,9 @@ def _valid_iban_end(text: str, start: int, end: int) -> int:
     return 0
 
 
-def _labelled_account(text: str, label: re.Match[str]) -> list[Finding]:
+def _labelled_account(text: str, word: str, pos: int) -> list[Finding]:
     """The number after "IBAN:", "sort code", "routing number", "Kontonummer", "BIC" ...: a
     payment detail even when its checksum is wrong (the intent is the same)."""
-    pos = label.end()
-    word = label.group().strip().lower()
     found = []
     for _ in range(3):  # "sort code 12-34-56, account 12345678"
         m = _ACCOUNT_NUMBER_RE.match(text, pos)
@@ -116,15 +120,8 @@ def _labelled_account(text: str, label: re.Match[str]) -> list[Finding]:
             pos = m.end()
         else:
             break
-        joiner = re.match(
-            r"[ \t]{0,3}[,;/&+]?[ \t]{0,3}(?:and|y|et|und|e)?[ \t]{0,3}"
-            + r"(?:"
-            + v.words_pattern(v.ACCOUNT_LABELS)
-            + r")?(?:[ \t]{0,3}(?:no|number|nr)\.?)?[ \t]{0,3}[:#=\-]?[ \t]{0,3}",
-            text[pos : pos + 60],
-            re.I,
-        )
-        pos += joiner.end() if joiner else 0
+        joiner = _JOINER_RE.match(text, pos)
+        pos = joiner.end() if joiner else pos
     return found
 
 
@@ -143,49 +140,36 @@ def _base58check(address: str) -> bool:
 # Talk
 # --------------------------------------------------------------------------------------------
 
-_APP_RE = re.compile(v.words_pattern(v.PAYMENT_APPS), re.I)
-_RAIL_RE = re.compile(v.words_pattern(v.PAYMENT_RAILS), re.I)
-_CASH_RE = re.compile(v.words_pattern(v.CASH_PHRASES), re.I)
-_INTENT_RE = re.compile(v.words_pattern(v.INTENT_PHRASES), re.I)
-_CONTEXTUAL_RE = re.compile(v.words_pattern(v.CONTEXTUAL_PAYMENT_WORDS), re.I)
-_PAY_WORD_RE = re.compile(v.words_pattern(v.PAY_WORDS), re.I)
-# "... through Strathwell" in the same clause, shortly after the payment words.
-_ON_PLATFORM_RE = re.compile(
-    r"(?P<gap>[^.!?;\n]{0,30}?)" + v.words_pattern(v.ON_PLATFORM_PHRASES), re.I
+_SENTENCE_END_RE = re.compile(r"[.!?;\n]")
+_TALK = (
+    ("payment_app", "payment app", False),
+    ("rail", "payment rail", False),
+    ("cash", "cash in hand", False),
+    ("intent", "intent: cut the platform out", False),
+    ("contextual_pay", "payment app or crypto", True),
 )
-_NEGATION_RE = re.compile(
-    v.words_pattern(
-        ("not", "no", "never", "instead of", "rather than", "without", "sin", "sans", "pas",
-         "nicht", "ohne", "statt", "non", "senza", "nao", "sem", "em vez")
-    ),
-    re.I,
-)  # fmt: skip
 
 
 def find_talk(folded: Folded) -> list[Finding]:
-    text = folded.text
+    text, index = folded.text, folded.phrases
     findings = []
-    for regex, reason, needs_pay_word in (
-        (_APP_RE, "payment app", False),
-        (_RAIL_RE, "payment rail", False),
-        (_CASH_RE, "cash in hand", False),
-        (_INTENT_RE, "intent: cut the platform out", False),
-        (_CONTEXTUAL_RE, "payment app or crypto", True),
-    ):
-        for m in regex.finditer(text):
-            if _on_platform(text, m.end()):
+    for category, reason, needs_pay_word in _TALK:
+        for start, end in index.spans(category):
+            if _on_platform(text, index, end):
                 continue  # "pay directly through Strathwell", "bank transfer in the app"
-            if needs_pay_word and not _near_pay_word(text, m.start(), m.end()):
-                continue
-            findings.append(Finding(m.start(), m.end(), OFF_PLATFORM_PAYMENT, reason))
+            if needs_pay_word and not (
+                index.any_within("pay_word", start - 30, start)
+                or index.any_within("pay_word", end, end + 30)
+            ):
+                continue  # "bitcoin" or "Lydia" without a payment verb is not payment talk
+            findings.append(Finding(start, end, OFF_PLATFORM_PAYMENT, reason))
     return findings
 
 
-def _on_platform(text: str, end: int) -> bool:
-    m = _ON_PLATFORM_RE.match(text, end)
-    return m is not None and _NEGATION_RE.search(m.group("gap")) is None
-
-
-def _near_pay_word(text: str, start: int, end: int) -> bool:
-    window = text[max(0, start - 30) : start] + " " + text[end : end + 30]
-    return _PAY_WORD_RE.search(window) is not None
+def _on_platform(text: str, index, end: int) -> bool:
+    """The same clause goes on to say it happens on Strathwell, without "not" before it."""
+    hit = index.first_starting_in("on_platform", end, end + 35)
+    if hit is None:
+        return False
+    gap = text[end : hit[0]]
+    return not _SENTENCE_END_RE.search(gap) and not index.any_within("negation", end, hit[0])

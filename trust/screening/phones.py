@@ -42,7 +42,6 @@ _RUN_RE = re.compile(
 )
 _DIGITS_RE = re.compile(r"\d+")
 
-_CUE_RE = re.compile(v.words_pattern(v.PHONE_CUES), re.I)
 _CUE_AFTER_RE = re.compile(
     r"^[ \t]{0,3}[(\[\-,]?[ \t]{0,3}"
     + v.words_pattern(
@@ -52,15 +51,17 @@ _CUE_AFTER_RE = re.compile(
     ),
     re.I,
 )  # fmt: skip
-_LABEL_RE = re.compile(
-    v.words_pattern(v.REFERENCE_LABELS)
-    + r"[ \t]{0,3}(?:(?:no|nr|num|number|numero|nummer|n|is|es|est|ist|e|was|code|id)\.?"
-    r"[ \t]{0,3}|[#:=\-][ \t]{0,3}|\.[ \t]{0,3}){0,4}$",
+# What may stand between a reference label and its number: "PO no. 4500...", "code: 4821".
+_LABEL_GAP_RE = re.compile(
+    r"[ \t]{0,3}(?:(?:no|nr|num|number|numero|nummer|n|is|es|est|ist|e|was|code|id)\.?"
+    r"[ \t]{0,3}|[#:=\-][ \t]{0,3}|\.[ \t]{0,3}){0,4}",
     re.I,
 )
+_SENTENCE_END_RE = re.compile(r"[.!?\n]\s")
 _SYMBOLS = re.escape(v.CURRENCY_SYMBOLS)
 _CURRENCY = v.words_pattern(v.CURRENCY_WORDS, boundary=False)
 _MONEY_BEFORE_RE = re.compile(rf"(?:[{_SYMBOLS}]|(?<![a-z]){_CURRENCY}\.?)[ \t]{{0,2}}$", re.I)
+_LAST_WORD_RE = re.compile(r"[a-z$]{1,12}\.?[ \t]{0,2}$", re.I)
 _MONEY_AFTER_RE = re.compile(rf"^[ \t]{{0,2}}(?:[{_SYMBOLS}]|{_CURRENCY}(?![a-z]))", re.I)
 _QUANTITY_AFTER_RE = re.compile(
     r"^[ \t]{0,2}-?[ \t]{0,2}(?:%|x\b|" + v.words_pattern(v.QUANTITY_WORDS) + ")", re.I
@@ -85,20 +86,27 @@ def find(folded: Folded) -> list[Finding]:
     budget = _Budget()
     findings = []
     for m in _RUN_RE.finditer(text):
-        finding = _phone_in_run(text, m.start(), m.end(), budget)
+        finding = _phone_in_run(folded, m.start(), m.end(), budget)
         if finding is not None:
             findings.append(finding)
     return findings
 
 
-def _phone_in_run(text: str, start: int, end: int, budget: _Budget) -> Finding | None:
+def _phone_in_run(folded: Folded, start: int, end: int, budget: _Budget) -> Finding | None:
+    text = folded.text
     groups = list(_DIGITS_RE.finditer(text, start, end))
     digits = "".join(g.group() for g in groups)
     if len(digits) < 7:
         return None
+    run = text[start:end]
+    values = [g.group() for g in groups]
+    if not run.startswith("+") and (
+        _is_dates(values, run) or _is_times(values) or _is_amount(run) or _is_range(run)
+    ):
+        return None  # the cheap shape checks first: most digit runs in planning talk are these
     before = text[max(0, start - 40) : start]
     after = text[end : end + 40]
-    context = _context(before, after)
+    context = _context(folded, start, before, after)
     if context == "label":
         return None  # "PO 4500123456", "gate code 4821 3391", "tracking 9405 ..."
 
@@ -124,24 +132,37 @@ def _phone_in_run(text: str, start: int, end: int, budget: _Budget) -> Finding |
     return None
 
 
-def _context(before: str, after: str) -> str:
+def _context(folded: Folded, start: int, before: str, after: str) -> str:
     """The nearest telling words: "cue" (call me, WhatsApp), "label" (PO, invoice, code),
     "money" or "quantity", or "" when nothing around says what the number is."""
+    text, index = folded.text, folded.phrases
     cue_end = -1
-    for m in _CUE_RE.finditer(before):
-        # A cue counts for the run it introduces, not across a sentence.
-        if not re.search(r"[.!?\n]\s", before[m.end() :]):
-            cue_end = m.end()
-    label = _LABEL_RE.search(before)
-    if label and label.start() >= cue_end:
-        return "label"
-    if _MONEY_BEFORE_RE.search(before) or _MONEY_AFTER_RE.match(after):
+    cue = index.last_ending_in("phone_cue", start - 40, start)
+    # A cue counts for the run it introduces, not across a sentence.
+    if cue and not _SENTENCE_END_RE.search(text, cue[1], start):
+        cue_end = cue[1]
+    for category in ("reference_label", "account_label"):
+        label = index.last_ending_in(category, start - 40, start)
+        if label and label[0] >= cue_end and _LABEL_GAP_RE.fullmatch(text, label[1], start):
+            return "label"
+    if _money_before(before) or _MONEY_AFTER_RE.match(after):
         return "money"
     if _QUANTITY_AFTER_RE.match(after):
         return "quantity"
     if cue_end >= 0 or _CUE_AFTER_RE.match(after):
         return "cue"
     return ""
+
+
+def _money_before(before: str) -> bool:
+    tail = before.rstrip(" \t")
+    if not tail:
+        return False
+    if tail[-1] in v.CURRENCY_SYMBOLS:
+        return True
+    # Only the last word can be a currency: test it alone, not the whole window.
+    last = _LAST_WORD_RE.search(tail[-14:])
+    return last is not None and _MONEY_BEFORE_RE.search(last.group()) is not None
 
 
 def _judge(run: str, groups, context: str, before: str, after: str, budget: _Budget) -> str:
@@ -162,7 +183,7 @@ def _judge(run: str, groups, context: str, before: str, after: str, budget: _Bud
         return ""
     if _is_dates(values, run) or _is_times(values) or _is_amount(run) or _is_range(run):
         return ""
-    if _MONTH_BEFORE_RE.search(before) and (sizes[0] <= 2 or 4 in sizes):
+    if (sizes[0] <= 2 or 4 in sizes) and _MONTH_BEFORE_RE.search(before[-16:]):
         return ""  # "Dec 24 2026 ..."
     if is_counting(digits) or len(set(digits)) == 1:
         return ""  # "1 2 3 4 5 6 7", "0000000": numbering or a placeholder

@@ -184,6 +184,27 @@ CONTACT_INVITES = (
     "me chama", "me manda", "fala comigo", "me adiciona", "vamos para o", "me segue",
 )  # fmt: skip
 
+# Follow-style cues before a bare "@handle" with no app named: "DM me @janes_events".
+HANDLE_CUES = (
+    "dm", "dm me", "pm me", "follow", "follow me", "follow us", "add me", "find me",
+    "find us", "message me", "ping me", "hit me up", "search for", "look me up",
+    "escribeme", "sigueme", "agregame", "ajoute-moi", "suis-moi", "ecris-moi",
+    "folge mir", "schreib mir", "seguimi", "scrivimi", "me segue", "me adiciona",
+)  # fmt: skip
+
+# Words shortly before a domain that say it is one ("visit", "our site", "google").
+LINK_CUES = (
+    "www", "site", "website", "web", "visit", "check out", "go to", "google", "url",
+    "link", "page", "online", "search", "blog", "portfolio", "sitio", "pagina",
+    "seite", "webseite", "sito", "webpage", "homepage", "domain", "dominio",
+)  # fmt: skip
+
+# Words that turn "through the app" around: "pay me directly, not through the app".
+NEGATIONS = (
+    "not", "no", "never", "instead of", "rather than", "without", "sin", "sans", "pas",
+    "nicht", "ohne", "statt", "non", "senza", "nao", "sem", "em vez",
+)  # fmt: skip
+
 # Words announcing a handle right after the app's name: "WhatsApp ID: ...", "usuario: ...".
 HANDLE_LABELS = (
     "handle", "username", "user name", "user", "id", "account", "tag",
