@@ -128,8 +128,10 @@ def _outermost(findings: list[Finding]) -> list[Finding]:
     a link); invitations and talk are kept apart. Partial overlaps stay: their masks merge."""
     kept: list[Finding] = []
     furthest = -1
+    # On equal spans a payment detail wins over a phone reading of the same digits.
     ordered = sorted(
-        (f for f in findings if f.signal in DETAIL_SIGNALS), key=lambda f: (f.start, -f.end)
+        (f for f in findings if f.signal in DETAIL_SIGNALS),
+        key=lambda f: (f.start, -f.end, f.signal != PAYMENT_ACCOUNT),
     )
     for finding in ordered:
         if finding.end <= furthest:

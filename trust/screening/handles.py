@@ -16,7 +16,8 @@ from trust.screening.common import OFF_PLATFORM_CONTACT, URL, Finding
 from trust.screening.normalise import Folded
 
 _LABEL_RE = re.compile(
-    r"(?:'s|s)?[ \t]{0,3}(?:" + v.words_pattern(v.HANDLE_LABELS) + r")?[ \t]{0,3}"
+    r"(?:'s|s)?[ \t]{0,3}(?:(?:me|us)\b[ \t]{0,3})?"
+    r"(?:" + v.words_pattern(v.HANDLE_LABELS) + r")?[ \t]{0,3}"
     r"(?:is|es|est|ist|e|:|-|=|->|=>|at|on|en|sur|auf|su|no|em|@(?=[ \t]))?[ \t]{0,3}:?[ \t]{0,3}",
     re.I,
 )
@@ -24,8 +25,8 @@ _EXPLICIT_LABEL_RE = re.compile(v.words_pattern(v.HANDLE_LABELS) + r"|:", re.I)
 
 # "@jane", "$janedoe", "jane#1234", "live:jane.doe", "wxid_abc", or a bare token.
 _TOKEN_RE = re.compile(
-    r"(?P<token>(?P<sigil>[@$])?[a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?(?:#\d{4})?"
-    r"|live:[a-z0-9_.\-]{1,40})",
+    r"(?P<token>live:[a-z0-9_.\-]{1,40}"
+    r"|(?P<sigil>[@$])?[a-z0-9_](?:[a-z0-9_.\-]{0,40}[a-z0-9_])?(?:#\d{4})?)",
     re.I,
 )
 _SIGIL_TOKEN_RE = re.compile(
@@ -52,6 +53,10 @@ _INVITE_GAP_RE = re.compile(
     re.I,
 )
 _SENTENCE_END_RE = re.compile(r"[.!?\n]")
+# The rest of the clause after an app's name (bounded), and the tokens in it.
+_CLAUSE_RE = re.compile(r"(?:[^.!?;\n]|\.(?=\S)){0,50}")
+_WORD_TOKEN_RE = re.compile(r"(?<![\w@$.])[a-z0-9_][a-z0-9_.\-]{2,40}(?![\w@])", re.I)
+_STRONG_SHAPE_RE = re.compile(r"[a-z]{2,}\.[a-z0-9]{2,}|[a-z]{2,}\d{2,}|\d{2,}[a-z]{3,}")
 
 _AFTER = 60
 _BEFORE = 40
@@ -84,12 +89,26 @@ def find(folded: Folded) -> list[Finding]:
 
 
 def _handle_after(text: str, app_end: int, kind: str) -> list[Finding]:
-    """ "WhatsApp: jane_88", "my venmo is jane-doe-7", "Telegram @janedoe"."""
+    """ "WhatsApp: jane_88", "my venmo is jane-doe-7", "Telegram @janedoe"; or further on in
+    the same clause, a token nobody writes except as a handle ("on discord as dj.nova_")."""
+    reason = f"handle on a {kind} app"
     label = _LABEL_RE.match(text, app_end)
     token = _TOKEN_RE.match(text, label.end())
     if token and _looks_like_handle(token.group("token"), text[app_end : label.end()]):
-        return [_finding(text, token.start(), token.end(), f"handle on a {kind} app")]
+        return [_finding(text, token.start(), token.end(), reason)]
+    clause = _CLAUSE_RE.match(text, app_end)
+    for m in _WORD_TOKEN_RE.finditer(text, app_end, clause.end()):
+        if _strong_handle(m.group()):
+            return [_finding(text, m.start(), m.end(), reason)]
     return []
+
+
+def _strong_handle(token: str) -> bool:
+    """A token that is a username whatever precedes it: "lina_events88", "dj.nova", "kev99"."""
+    bare = token.lower().strip("._-")
+    if len(bare) < 4 or sum(c.isalpha() for c in bare) < 3 or bare in v.NOT_HANDLES:
+        return False
+    return "_" in bare or _STRONG_SHAPE_RE.search(bare) is not None
 
 
 def _handle_before(text: str, app_start: int, kind: str) -> list[Finding]:

@@ -117,7 +117,8 @@ def _accept(folded: Folded, start, host_names, seps, has_path) -> str | None:
         or _cued(folded, start)
     )
     if suffix in _SHORT_WORD_TLDS:
-        return "link: bare domain" if evidence else None
+        # "late.so" is a missing space; "janesevents.me" is too long a word to be one.
+        return "link: bare domain" if evidence or len(label) >= 10 else None
     if suffix in _WORD_TLDS and len(label) < 6:
         return "link: bare domain" if evidence else None
     return "link: bare domain"

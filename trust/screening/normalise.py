@@ -200,11 +200,21 @@ _LOOK_ALIKE_TOKEN_RE = re.compile(
 _LOOK_ALIKES = str.maketrans("OoIl", "0011")
 
 
+_DIGIT_BEFORE_RE = re.compile(r"\d[ .\-/]{1,3}$")
+_DIGIT_AFTER_RE = re.compile(r"[ .\-/]{1,3}\d")
+
+
 def _read_look_alike_digits(folded: Folded) -> Folded:
+    text = folded.text
     edits = []
-    for m in _LOOK_ALIKE_TOKEN_RE.finditer(folded.text):
+    for m in _LOOK_ALIKE_TOKEN_RE.finditer(text):
         token = m.group()
-        if sum(c.isdigit() for c in token) >= 2:
+        digits = sum(c.isdigit() for c in token)
+        # "O134", "77OO"; a single digit ("9OO", "I2") only inside a run of digit groups.
+        if digits >= 2 or (
+            _DIGIT_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
+            or _DIGIT_AFTER_RE.match(text, m.end())
+        ):
             edits.extend(
                 (m.start() + i, m.start() + i + 1, c.translate(_LOOK_ALIKES))
                 for i, c in enumerate(token)

@@ -76,7 +76,7 @@ def find_details(folded: Folded) -> list[Finding]:
         findings.extend(_labelled_account(text, text[start:end].lower(), connector.end()))
     for m in _CARD_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn.is_valid(digits) and len(set(digits)) > 2:
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits) and len(set(digits)) > 1:
             findings.append(Finding(m.start(), m.end(), PAYMENT_ACCOUNT, "payment: card number"))
     for m in _CRYPTO_RE.finditer(text):
         if m.group("base58") and not _base58check(m.group()):

@@ -143,7 +143,8 @@ def _context(folded: Folded, start: int, before: str, after: str) -> str:
         cue_end = cue[1]
     for category in ("reference_label", "account_label"):
         label = index.last_ending_in(category, start - 40, start)
-        if label and label[0] >= cue_end and _LABEL_GAP_RE.fullmatch(text, label[1], start):
+        # The nearer word wins; a label that contains the cue ("routing number") is a label.
+        if label and label[1] >= cue_end and _LABEL_GAP_RE.fullmatch(text, label[1], start):
             return "label"
     if _money_before(before) or _MONEY_AFTER_RE.match(after):
         return "money"

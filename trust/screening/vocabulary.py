@@ -28,7 +28,7 @@ MESSAGING_APPS = (
     "whatsapp", "whats app", "watsapp", "wassap", "wsp", "wapp", "zap", "zapzap",
     "telegram", "telegrama", "tg",
     "signal", "signal app", "signal messenger",
-    "wechat", "we chat", "weixin", "wechat id",
+    "wechat", "we chat", "weixin", "wechat id", "wei xin", "wei xin hao",
     "discord", "viber", "kik", "skype", "threema", "line app", "line id", "imessage", "facetime",
     "snapchat", "snap", "instagram", "insta", "ig", "tiktok", "tik tok", "facebook", "fb",
     "messenger", "twitter", "threads", "linkedin", "bluesky", "mastodon",
@@ -79,6 +79,7 @@ PAY_WORDS = (
     "manda", "mandar", "payer", "paie", "paiement", "envoyer", "envoie", "zahlen",
     "bezahlen", "zahlung", "schicken", "senden", "uberweisen", "pagare", "pagamento",
     "inviare", "inviami", "pagamento", "faz", "fazer", "receber", "recebo", "acepto",
+    "paye", "payes", "payez", "verse", "versez", "rembourse", "envoie", "envoyez",
     "accetto", "akzeptiere", "j'accepte", "wallet",
 )  # fmt: skip
 
@@ -146,6 +147,30 @@ INTENT_PHRASES = (
     "fora do app", "fora da aplicacao", "fora da plataforma", "sem taxa",
     "sem comissao", "sem a comissao", "evitar a taxa", "evitar a comissao",
     "reservar direto comigo", "me paga direto", "me pague diretamente",
+)  # fmt: skip
+
+# "skip the fee", "avoid the platform's commission", "dodge the service fees", ... in every
+# combination (English is where most of the variety is).
+INTENT_PHRASES += tuple(
+    f"{verb} {det}{noun}"
+    for verb in ("skip", "avoid", "dodge", "bypass", "save", "save on", "get around")
+    for det in ("", "the ", "their ", "your ", "our ", "all the ", "any ")
+    for noun in (
+        "fee", "fees", "commission", "commissions", "platform fee", "platform fees",
+        "service fee", "service fees", "booking fee", "booking fees", "app fee", "app fees",
+        "strathwell fee", "strathwell fees", "platform's fee", "platform's cut",
+        "strathwell's fee", "strathwell's cut", "markup",
+    )
+) + tuple(
+    f"{verb} the {noun}"
+    for verb in ("skip", "avoid", "bypass", "get around", "go around", "cut out")
+    for noun in ("middleman", "middle man", "platform", "app", "website")
+) + (
+    "don't bother with the app", "dont bother with the app", "no need for the app",
+    "don't need the app", "don't need to go through the app", "no need to go through the app",
+    "don't go through the app", "don't need to use the app", "skip strathwell",
+    "just pay me", "pay me instead", "my own payment link", "invoice you myself",
+    "invoice you directly", "send you an invoice directly",
 )  # fmt: skip
 
 # Phrases that make payment talk *about* Strathwell itself, so "pay directly through
@@ -379,7 +404,8 @@ CURRENCY_SYMBOLS = "$€£¥₹₩₽₺₪฿₫₱"
 
 # Labels that make the number after them a bank account ("sort code 12-34-56").
 ACCOUNT_LABELS = (
-    "iban", "account number", "account no", "acct", "acct no", "a/c", "bank account",
+    "iban", "account", "account number", "account no", "acct", "acct no", "a/c", "acc",
+    "bank account", "cuenta", "compte",
     "sort code", "routing", "routing number", "aba", "bsb", "bic", "swift", "swift code",
     "numero de cuenta", "cuenta bancaria", "n de cuenta", "ccc", "numero de compte", "rib",
     "compte bancaire", "kontonummer", "konto", "kto", "blz", "bankverbindung",
