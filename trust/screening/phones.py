@@ -58,6 +58,7 @@ _LABEL_GAP_RE = re.compile(
     re.I,
 )
 _SENTENCE_END_RE = re.compile(r"[.!?\n]\s")
+_COUNTRY_PREFIX_RE = re.compile(r"(?<![A-Za-z])[A-Z]{2}[ \t]?$")
 _SYMBOLS = re.escape(v.CURRENCY_SYMBOLS)
 _CURRENCY = v.words_pattern(v.CURRENCY_WORDS, boundary=False)
 _MONEY_BEFORE_RE = re.compile(rf"(?:[{_SYMBOLS}]|(?<![a-z]){_CURRENCY}\.?)[ \t]{{0,2}}$", re.I)
@@ -143,9 +144,12 @@ def _context(folded: Folded, start: int, before: str, after: str) -> str:
         cue_end = cue[1]
     for category in ("reference_label", "account_label"):
         label = index.last_ending_in(category, start - 40, start)
-        # The nearer word wins; a label that contains the cue ("routing number") is a label.
-        if label and label[1] >= cue_end and _LABEL_GAP_RE.fullmatch(text, label[1], start):
+        # A label right before the number wins: a cue inside it ("routing number", "PO
+        # number") is part of the label, and a cue before it is further away.
+        if label and _LABEL_GAP_RE.fullmatch(text, label[1], start):
             return "label"
+    if _COUNTRY_PREFIX_RE.search(before[-4:]) and cue_end < 0:
+        return "label"  # "FR 12 345 678 901", "GB 123 4567 89": a tax or bank id
     if _money_before(before) or _MONEY_AFTER_RE.match(after):
         return "money"
     if _QUANTITY_AFTER_RE.match(after):

@@ -368,7 +368,7 @@ REFERENCE_LABELS = (
     "pedido", "factura", "referencia", "reserva", "localizador", "codigo", "seguimiento",
     "nif", "cif", "iva", "expediente", "codigo postal", "cp",
     "commande", "facture", "reservation", "dossier", "suivi", "tva", "siret", "siren",
-    "code postal", "digicode", "colis",
+    "code postal", "digicode", "colis", "tva intracommunautaire", "n tva", "numero de tva",
     "bestellung", "bestellnummer", "rechnung", "rechnungsnummer", "buchung", "buchungsnummer",
     "auftrag", "auftragsnummer", "sendungsnummer", "ust-idnr", "ust-id", "steuernummer",
     "plz", "torcode", "kundennummer", "vorgangsnummer",
