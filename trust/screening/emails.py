@@ -64,6 +64,7 @@ _REVERSED_LOCAL_RE = re.compile(
 )
 _LOCAL_WINDOW = 160
 _FIRST_LABEL_RE = re.compile(LABEL, re.I)
+_DOT_RE = re.compile(r"(?<![a-z])dot(?![a-z])", re.I)
 
 
 def find(folded: Folded) -> list[Finding]:
@@ -150,7 +151,13 @@ def _accept(text: str, at: re.Match[str], local: str, domain: re.Match[str]):
         last = seps[-1] if seps else "tight"
         if has_suffix and last == "defanged":
             return label_end, "email: spelled-out separator"
-        if has_suffix and last in ("spelled", "spaced") and suffix in _SPOKEN:
+        # "dot" is only ever a dot; "punto es" / "point de" are also everyday phrases.
+        english_dot = _DOT_RE.search(written) is not None
+        if (
+            has_suffix
+            and last in ("spelled", "spaced")
+            and (suffix in _SPOKEN or english_dot or not local_plain or local_disguised)
+        ):
             return label_end, "email: spelled-out separator"
         if has_suffix and not disguised_dot and (not local_plain or local_disguised):
             return label_end, "email: spelled-out separator"

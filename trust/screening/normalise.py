@@ -12,6 +12,9 @@ Two texts are kept:
   ("O134" → "0134"), and dictated numbers in en/es/fr/de/it/pt read as digits ("cuatro uno
   cinco ..." → "415...").
 
+The look-alike table is Unicode's confusables list (``confusable-homoglyphs``), so "раураl"
+written with Cyrillic letters reads "paypal"; what has no Latin look-alike is transliterated.
+
 Every folded character remembers the display range it came from (``starts``/``ends``), so a
 finding in the folded text masks exactly the characters that produced it, however they were
 disguised.
@@ -26,6 +29,7 @@ from functools import cached_property, lru_cache
 from itertools import pairwise
 
 from anyascii import anyascii
+from confusable_homoglyphs import confusables
 
 from trust.screening import vocabulary as v
 from trust.screening.phrases import PhraseIndex
@@ -86,10 +90,25 @@ def _fold_char(char: str) -> str:
         return char  # currency symbols stay: "€1.250.000" is money, not a phone number
     if category.startswith("M") or category == "Cf":
         return ""
+    if category.startswith("L") or category == "Nd":
+        # What the letter looks like first (Cyrillic "у" is a "y" to the eye, though it is
+        # transliterated "u"), then what it reads as.
+        look_alike = _latin_look_alike(char)
+        if look_alike:
+            return look_alike
     out = anyascii(char)
     if category == "Lo" and len(out) > 1:
         return out + " "  # one syllable per CJK character: "微信" → "Wei Xin "
     return out
+
+
+def _latin_look_alike(char: str) -> str:
+    found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
+    for entry in found:
+        for glyph in entry["homoglyphs"]:
+            if len(glyph["c"]) == 1 and glyph["c"].isascii() and glyph["c"].isalnum():
+                return glyph["c"]
+    return ""
 
 
 def _fold_characters(display: str) -> Folded:
@@ -194,14 +213,14 @@ def _piecewise(offset: int, run: str, pieces: list[str]) -> list[tuple[int, int,
 # --------------------------------------------------------------------------------------------
 
 _LOOK_ALIKE_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?=[0-9OoIl]{0,24}[0-9])(?=[0-9OoIl]{0,24}[OoIl])[0-9OoIl]{2,25}"
+    r"(?<![A-Za-z0-9])(?=[0-9OoIl]{0,24}[OoIl])[0-9OoIl]{1,25}"
     r"(?![A-Za-z0-9])"
 )
 _LOOK_ALIKES = str.maketrans("OoIl", "0011")
 
 
-_DIGIT_BEFORE_RE = re.compile(r"\d[ .\-/]{1,3}$")
-_DIGIT_AFTER_RE = re.compile(r"[ .\-/]{1,3}\d")
+_DIGIT_BEFORE_RE = re.compile(r"\d[OoIl]{0,3}[ .\-/]{1,3}$")
+_DIGIT_AFTER_RE = re.compile(r"[ .\-/]{1,3}[OoIl]{0,3}\d")
 
 
 def _read_look_alike_digits(folded: Folded) -> Folded:
@@ -210,11 +229,11 @@ def _read_look_alike_digits(folded: Folded) -> Folded:
     for m in _LOOK_ALIKE_TOKEN_RE.finditer(text):
         token = m.group()
         digits = sum(c.isdigit() for c in token)
-        # "O134", "77OO"; a single digit ("9OO", "I2") only inside a run of digit groups.
-        if digits >= 2 or (
-            _DIGIT_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
-            or _DIGIT_AFTER_RE.match(text, m.end())
-        ):
+        before = _DIGIT_BEFORE_RE.search(text, max(0, m.start() - 7), m.start()) is not None
+        after = _DIGIT_AFTER_RE.match(text, m.end()) is not None
+        # "O134", "77OO"; with one digit ("9OO", "I2") only next to another digit group; with
+        # none ("OO", "lO") only between two of them.
+        if digits >= 2 or (digits == 1 and (before or after)) or (before and after):
             edits.extend(
                 (m.start() + i, m.start() + i + 1, c.translate(_LOOK_ALIKES))
                 for i, c in enumerate(token)

@@ -29,7 +29,10 @@ PLAIN_REGIONS = ("US", "ES", "IT", "PT", "MX")
 # so a message stuffed with numbers still screens in linear time.
 LIBRARY_BUDGET = 200
 
-_SEP = r"(?:[ \t]{0,3}[.\-/\\][ \t]{0,3}|[ \t]{1,3}|[ \t]{0,3}\r?\n[ \t]{0,3}|(?=\())"
+_SEP = (
+    r"(?:[ \t]{0,3}(?:[.\-/\\|]|\r?\n)(?:[ \t]{0,3}(?:[|/]|\r?\n)){0,2}[ \t]{0,3}"
+    r"|[ \t]{1,3}|(?=\())"
+)
 _GROUP = r"(?:\([ \t]{0,2}\d{1,5}[ \t]{0,2}\)|\d{1,15})"
 _RUN_RE = re.compile(
     rf"""
@@ -101,9 +104,7 @@ def _phone_in_run(folded: Folded, start: int, end: int, budget: _Budget) -> Find
         return None
     run = text[start:end]
     values = [g.group() for g in groups]
-    if not run.startswith("+") and (
-        _is_dates(values, run) or _is_times(values) or _is_amount(run) or _is_range(run)
-    ):
+    if not run.startswith("+") and (_is_dates(values, run) or _is_times(values) or _is_range(run)):
         return None  # the cheap shape checks first: most digit runs in planning talk are these
     before = text[max(0, start - 40) : start]
     after = text[end : end + 40]
@@ -186,7 +187,10 @@ def _judge(run: str, groups, context: str, before: str, after: str, budget: _Bud
         return ""
     if context in ("money", "quantity") or not 7 <= len(digits) <= 15:
         return ""
-    if _is_dates(values, run) or _is_times(values) or _is_amount(run) or _is_range(run):
+    # "1.250.000" is an amount; "612.345.678" is as likely a Spanish mobile: the library says.
+    if _is_amount(run) and context != "cue" and sizes != (3, 3, 3):
+        return ""
+    if _is_dates(values, run) or _is_times(values) or _is_range(run):
         return ""
     if (sizes[0] <= 2 or 4 in sizes) and _MONTH_BEFORE_RE.search(before[-16:]):
         return ""  # "Dec 24 2026 ..."
@@ -248,7 +252,10 @@ def _is_dates(values: list[str], run: str) -> bool:
         chunk = values[i : i + 3]
         if len(chunk) == 3 and (
             (_is_year(chunk[0]) and _day_month(chunk[1], chunk[2]))
-            or (_day_month(chunk[0], chunk[1]) and (_is_year(chunk[2]) or len(chunk[2]) == 2))
+            or (
+                _day_month(chunk[0], chunk[1])
+                and (_is_year(chunk[2]) or (len(chunk[2]) == 2 and len(values) == 3))
+            )
         ):
             i, seen_year = i + 3, True  # "2026-12-24", "24.12.2026", "24.12.26"
         elif len(chunk) >= 2 and _day_month(chunk[0], chunk[1]) and ("." in run or "/" in run):
