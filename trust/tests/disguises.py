@@ -237,10 +237,8 @@ def phone_double_triple(rng: random.Random) -> Generated:
 def phone_spaced_or_wide(rng: random.Random) -> Generated:
     groups, _ = _phone_groups(rng)
     number = "".join(groups)
-    if rng.random() < 0.5:
-        written = " ".join(number)
-    else:
-        written = " ".join(groups).translate(_FULL_WIDTH)
+    spaced = rng.random() < 0.5
+    written = " ".join(number) if spaced else " ".join(groups).translate(_FULL_WIDTH)
     return _frame(rng, PHONE_FRAMES, written), [written]
 
 
