@@ -70,6 +70,7 @@ class Folded:
 def fold(display: str) -> Folded:
     folded = _fold_characters(display)
     folded = _collapse_spaced_letters(folded)
+    folded = _join_split_providers(folded)
     folded = _read_look_alike_digits(folded)
     return _read_dictated_numbers(folded)
 
@@ -208,37 +209,46 @@ def _piecewise(offset: int, run: str, pieces: list[str]) -> list[tuple[int, int,
     return edits
 
 
+# Mail providers written in two words: "proton mail", "g mail", "hot mail", "i cloud".
+_SPLIT_PROVIDER_RE = re.compile(
+    r"(?<![a-z])(?:proton|g|hot|ya|i)(?P<gap>[ \t]{1,2})(?:mail|hoo|cloud)(?![a-z])", re.I
+)
+
+
+def _join_split_providers(folded: Folded) -> Folded:
+    return _rewrite(
+        folded,
+        [(m.start("gap"), m.end("gap"), "") for m in _SPLIT_PROVIDER_RE.finditer(folded.text)],
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Look-alike letters inside digit runs: "415 555 O134", "4l5-555-0I34"
 # --------------------------------------------------------------------------------------------
 
-_LOOK_ALIKE_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?=[0-9OoIl]{0,24}[OoIl])[0-9OoIl]{1,25}"
-    r"(?![A-Za-z0-9])"
+# A run of digit-like groups: digits and the letters that pass for them, separated as phone
+# numbers are. Bounded: at most nine groups of fifteen.
+_LOOK_ALIKE_RUN_RE = re.compile(
+    r"(?<![A-Za-z0-9])[0-9OoIl]{1,15}(?:[ .\-/]{1,3}[0-9OoIl]{1,15}){0,8}(?![A-Za-z0-9])"
 )
 _LOOK_ALIKES = str.maketrans("OoIl", "0011")
 
 
-_DIGIT_BEFORE_RE = re.compile(r"\d[OoIl]{0,3}[ .\-/]{1,3}$")
-_DIGIT_AFTER_RE = re.compile(r"[ .\-/]{1,3}[OoIl]{0,3}\d")
-
-
 def _read_look_alike_digits(folded: Folded) -> Folded:
-    text = folded.text
+    """ "415 555 O134", "4l5-555-0I34", "O6 OO 12 34 56": letters for digits inside a run
+    that has real digits and is long enough to be a number ("I 2" and "lol" stay)."""
     edits = []
-    for m in _LOOK_ALIKE_TOKEN_RE.finditer(text):
-        token = m.group()
-        digits = sum(c.isdigit() for c in token)
-        before = _DIGIT_BEFORE_RE.search(text, max(0, m.start() - 7), m.start()) is not None
-        after = _DIGIT_AFTER_RE.match(text, m.end()) is not None
-        # "O134", "77OO"; with one digit ("9OO", "I2") only next to another digit group; with
-        # none ("OO", "lO") only between two of them.
-        if digits >= 2 or (digits == 1 and (before or after)) or (before and after):
-            edits.extend(
-                (m.start() + i, m.start() + i + 1, c.translate(_LOOK_ALIKES))
-                for i, c in enumerate(token)
-                if not c.isdigit()
-            )
+    for m in _LOOK_ALIKE_RUN_RE.finditer(folded.text):
+        run = m.group()
+        digits = sum(c.isdigit() for c in run)
+        letters = sum(c in "OoIl" for c in run)
+        if not letters or not digits or digits + letters < 7:
+            continue
+        edits.extend(
+            (m.start() + i, m.start() + i + 1, c.translate(_LOOK_ALIKES))
+            for i, c in enumerate(run)
+            if c in "OoIl"
+        )
     return _rewrite(folded, edits)
 
 
