@@ -70,10 +70,17 @@ _DOT_RE = re.compile(r"(?<![a-z])dot(?![a-z])", re.I)
 def find(folded: Folded) -> list[Finding]:
     text = folded.text
     findings = []
+    # The verdict depends only on the text around the separator: repeated lines read once.
+    seen: dict[tuple[str, int, str], tuple[int, int, str] | None] = {}
     for at in _AT_RE.finditer(text):
-        finding = _address_around(text, at)
-        if finding is not None:
-            findings.append(finding)
+        lo = max(0, at.start() - _LOCAL_WINDOW - 1)
+        key = (text[lo : at.end() + 520], at.start() - lo, at.group())
+        if key not in seen:
+            found = _address_around(text, at)
+            seen[key] = found and (found.start - lo, found.end - lo, found.reason)
+        if seen[key] is not None:
+            start, end, reason = seen[key]
+            findings.append(Finding(lo + start, lo + end, EMAIL, reason))
     return findings
 
 

@@ -67,9 +67,19 @@ def find(folded: Folded) -> list[Finding]:
     findings: list[Finding] = []
     apps = [(span, "messaging") for span in index.spans("messaging_app")]
     apps += [(span, "payment") for span in index.spans("payment_app")]
+    # What is read after/before an app's name depends only on the next/previous 100/40
+    # characters: a message repeating the same line reads it once.
+    seen: dict[tuple, list[tuple[int, int, str]]] = {}
     for (start, end), kind in apps:
-        findings.extend(_handle_after(text, end, kind))
-        findings.extend(_handle_before(text, start, kind))
+        for key, anchor, read in (
+            (("after", kind, text[end : end + 100]), end, _handle_after),
+            (("before", kind, text[max(0, start - _BEFORE) : start]), start, _handle_before),
+        ):
+            if key not in seen:
+                seen[key] = [
+                    (f.start - anchor, f.end - anchor, f.reason) for f in read(text, anchor, kind)
+                ]
+            findings.extend(Finding(anchor + a, anchor + b, URL, r) for a, b, r in seen[key])
         if kind == "messaging" and _is_invitation(text, index, start):
             findings.append(Finding(start, end, OFF_PLATFORM_CONTACT, "invite to another app"))
     # Any "@handle" / "$cashtag" close to an app's name, or after "DM me", "follow us".

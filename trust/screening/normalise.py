@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import pairwise
 
 from anyascii import anyascii
@@ -40,7 +40,6 @@ _INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
 )
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 
 # Characters used as a dot in disguised addresses that anyascii would read otherwise.
 _DOT_LIKE = frozenset("·•∙⋅・‧⸱。｡︒﹒．܁܂。⁘⁙")
@@ -80,8 +79,17 @@ def fold(display: str) -> Folded:
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)
+_FOLD_CACHE: dict[str, str] = {}
+
+
 def _fold_char(char: str) -> str:
+    out = _fold_char_uncached(char)
+    if len(_FOLD_CACHE) < 50_000:
+        _FOLD_CACHE[char] = out
+    return out
+
+
+def _fold_char_uncached(char: str) -> str:
     if char in _DOT_LIKE:
         return "."
     if char.isspace():
@@ -116,27 +124,12 @@ def _fold_characters(display: str) -> Folded:
     n = len(display)
     if display.isascii():
         return Folded(display, list(range(n)), list(range(1, n + 1)))
-    parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    cursor = 0
-    for m in _NON_ASCII_RE.finditer(display):
-        if m.start() > cursor:
-            parts.append(display[cursor : m.start()])
-            starts.extend(range(cursor, m.start()))
-            ends.extend(range(cursor + 1, m.start() + 1))
-        for i in range(m.start(), m.end()):
-            out = _fold_char(display[i])
-            if out:
-                parts.append(out)
-                starts.extend([i] * len(out))
-                ends.extend([i + 1] * len(out))
-        cursor = m.end()
-    if cursor < n:
-        parts.append(display[cursor:])
-        starts.extend(range(cursor, n))
-        ends.extend(range(cursor + 1, n + 1))
-    return Folded("".join(parts), starts, ends)
+    cache = _FOLD_CACHE
+    outs = [cache.get(c) or _fold_char(c) if c >= "\x80" else c for c in display]
+    if all(len(out) == 1 for out in outs):  # the common case: one letter for one letter
+        return Folded("".join(outs), list(range(n)), list(range(1, n + 1)))
+    starts = [i for i, out in enumerate(outs) for _ in out]
+    return Folded("".join(outs), starts, [i + 1 for i in starts])
 
 
 def _rewrite(folded: Folded, edits: list[tuple[int, int, str]]) -> Folded:

@@ -89,10 +89,18 @@ def find(folded: Folded) -> list[Finding]:
     text = folded.text
     budget = _Budget()
     findings = []
+    # The verdict on a run depends only on the text around it: a message repeating the same
+    # line is judged once per distinct line.
+    seen: dict[tuple[str, int], tuple[int, int, str] | None] = {}
     for m in _RUN_RE.finditer(text):
-        finding = _phone_in_run(folded, m.start(), m.end(), budget)
-        if finding is not None:
-            findings.append(finding)
+        lo = max(0, m.start() - 80)
+        key = (text[lo : m.end() + 40], m.start() - lo)
+        if key not in seen:
+            finding = _phone_in_run(folded, m.start(), m.end(), budget)
+            seen[key] = finding and (finding.start - lo, finding.end - lo, finding.reason)
+        if seen[key] is not None:
+            start, end, reason = seen[key]
+            findings.append(Finding(lo + start, lo + end, PHONE, reason))
     return findings
 
 
