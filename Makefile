@@ -52,6 +52,7 @@ schema: install
 bench: install
 	@PYTHON=$(PY) DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure_postgres.sh
 	DATABASE_URL=$(patsubst %/strathwell,%/strathwell_bench,$(TEST_DATABASE_URL)) $(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_screening.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

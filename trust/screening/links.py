@@ -58,10 +58,17 @@ def find(folded: Folded) -> list[Finding]:
                 candidate = "http://" + candidate
             if not is_platform_host(_hostname(candidate)):
                 findings.append(Finding(m.start(), end, URL, "link"))
+    # The verdict depends on the candidate and the 40 characters before it (cue words):
+    # repeated lines are read once.
+    seen: dict[tuple[str, str], tuple[int, int, str] | None] = {}
     for m in _BARE_DOMAIN_RE.finditer(text):
-        finding = _bare_domain(folded, m)
-        if finding is not None:
-            findings.append(finding)
+        key = (m.group(), text[max(0, m.start() - 60) : m.start()])
+        if key not in seen:
+            found = _bare_domain(folded, m)
+            seen[key] = found and (found.start - m.start(), found.end - m.start(), found.reason)
+        if seen[key] is not None:
+            start, end, reason = seen[key]
+            findings.append(Finding(m.start() + start, m.start() + end, URL, reason))
     return findings
 
 

@@ -27,7 +27,7 @@ TRUNK_REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "BE", "AT", "CH", "AU
 PLAIN_REGIONS = ("US", "ES", "IT", "PT", "MX")
 # Library checks allowed per message; past that, runs are judged on shape and context only,
 # so a message stuffed with numbers still screens in linear time.
-LIBRARY_BUDGET = 200
+LIBRARY_BUDGET = 64
 
 _SEP = (
     r"(?:[ \t]{0,3}(?:[.\-/\\|]|\r?\n)(?:[ \t]{0,3}(?:[|/]|\r?\n)){0,2}[ \t]{0,3}"
@@ -125,12 +125,13 @@ def _phone_in_run(folded: Folded, start: int, end: int, budget: _Budget) -> Find
         return Finding(start, end, PHONE, reason)
     # The run may have swallowed a neighbouring number ("for 2026 415 555 0134"): look for a
     # number inside it, longest first, in a layout nobody uses for anything else.
-    for size in range(len(groups) - 1, 1, -1):
+    sizes = [len(value) for value in values]
+    window_sizes = range(len(groups) - 1, 1, -1) if context == "cue" else (4, 3)
+    for size in window_sizes:
         for i in range(len(groups) - size + 1):
-            window = groups[i : i + size]
-            shape = tuple(len(g.group()) for g in window)
-            if shape not in _NANP_SHAPES and context != "cue":
+            if context != "cue" and tuple(sizes[i : i + size]) not in _NANP_SHAPES:
                 continue
+            window = groups[i : i + size]
             sub_start, sub_end = window[0].start(), window[-1].end()
             if sub_start > start and text[sub_start - 1] == "(":
                 sub_start -= 1
