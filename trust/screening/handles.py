@@ -55,7 +55,7 @@ _INVITE_GAP_RE = re.compile(
 _SENTENCE_END_RE = re.compile(r"[.!?\n]")
 # The rest of the clause after an app's name (bounded), and the tokens in it.
 _CLAUSE_RE = re.compile(r"(?:[^.!?;\n]|\.(?=\S)){0,50}")
-_WORD_TOKEN_RE = re.compile(r"(?<![\w@$.])[a-z0-9_][a-z0-9_.\-]{2,40}(?![\w@])", re.I)
+_WORD_TOKEN_RE = re.compile(r"(?<![\w@$.])[a-z0-9_][a-z0-9_.\-]{2,40}(?:#\d{4})?(?![\w@])", re.I)
 _STRONG_SHAPE_RE = re.compile(r"[a-z]{2,}\.[a-z0-9]{2,}|[a-z]{2,}\d{2,}|\d{2,}[a-z]{3,}")
 
 _AFTER = 60
@@ -118,6 +118,8 @@ def _strong_handle(token: str) -> bool:
     bare = token.lower().strip("._-")
     if len(bare) < 4 or sum(c.isalpha() for c in bare) < 3 or bare in v.NOT_HANDLES:
         return False
+    if re.search(r"#\d{4}$", bare):
+        return True  # Discord's name#1234
     return "_" in bare or _STRONG_SHAPE_RE.search(bare) is not None
 
 

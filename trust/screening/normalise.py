@@ -161,7 +161,10 @@ def _rewrite(folded: Folded, edits: list[tuple[int, int, str]]) -> Folded:
 
 # Five or more one-character tokens separated by one or two spaces. Bounded: a longer run is
 # simply taken in pieces.
-_SPACED_RE = re.compile(r"(?<!\S)[A-Za-z0-9@.+_\-](?:[ \t]{1,3}[A-Za-z0-9@.+_\-]){4,120}(?!\S)")
+_SPACED_TOKEN = r"(?:[A-Za-z0-9@.+_\-]|[(\[{<](?:at|dot|@|\.)[)\]}>])"
+_SPACED_RE = re.compile(
+    rf"(?<!\S){_SPACED_TOKEN}(?:[ \t]{{1,3}}{_SPACED_TOKEN}){{4,120}}(?!\S)", re.I
+)
 _WORD_GAP_RE = re.compile(r"[ \t]{2,3}")
 _GAP_RE = re.compile(r"[ \t]")
 

@@ -22,9 +22,9 @@ from trust.screening.common import PHONE, Finding
 from trust.screening.normalise import Folded, is_counting
 
 # Regions tried for numbers written nationally. A leading trunk "0" is European/Australian
-# style; without it, North American, Spanish, Italian mobile, Portuguese and Mexican layouts.
+# style; without it, North American, Spanish, Italian mobile, Portuguese, Mexican, Brazilian.
 TRUNK_REGIONS = ("GB", "FR", "DE", "IT", "ES", "NL", "IE", "BE", "AT", "CH", "AU")
-PLAIN_REGIONS = ("US", "ES", "IT", "PT", "MX")
+PLAIN_REGIONS = ("US", "ES", "IT", "PT", "MX", "BR")
 # Library checks allowed per message; past that, runs are judged on shape and context only,
 # so a message stuffed with numbers still screens in linear time.
 LIBRARY_BUDGET = 64
