@@ -19,6 +19,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STRIPE_SECRET_KEY = "sk_test_strathwell"
 STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
+# Subscriptions use the manual provider unless a test points them at localstripe
+# (`accounts.tests.conftest.stripe_billing`).
+SUBSCRIPTION_PROVIDER = "manual"
 ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
 MEDIA_ROOT = "/tmp/strathwell-test-media"
 # Static files come from the app finders in tests (no collectstatic run).
