@@ -155,3 +155,40 @@ def test_anonymous_template_detail_is_401(api_client, template):
     response = detail(api_client, template)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_manual_provider_is_refused_in_prod(make_client, settings, template):
+    settings.APP_ENV = "prod"  # boot refuses SUBSCRIPTION_PROVIDER=manual there too
+    organizer = OrganizerFactory()
+    client = make_client(organizer)
+
+    response = client.post("/api/v1/subscription/start", {"plan": "monthly"})
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "payment_provider_error"
+    assert client.get("/api/v1/subscription").json()["status"] == "none"
+    assert detail(client, template).status_code == 403
+    assert not AuditLog.objects.filter(action="subscription.start").exists()
+
+
+def test_manual_provider_ignores_a_payment_method(make_client):
+    client = make_client(OrganizerFactory())
+    response = client.post(
+        "/api/v1/subscription/start", {"plan": "annual", "payment_method": "pm_card_visa"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["provider"], body["client_secret"]) == ("active", "manual", None)
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+def test_the_gate_costs_one_query(make_client, template, django_assert_num_queries, subscribed):
+    """The gate reads the subscription row by primary key: one query beside the user's, with
+    or without a subscription (template detail: user, subscription, template, items)."""
+    client = make_client(OrganizerFactory(subscribed=subscribed))
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/subscription").status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/auth/me").status_code == 200
+    with django_assert_num_queries(4 if subscribed else 2):
+        assert detail(client, template).status_code == (200 if subscribed else 403)
