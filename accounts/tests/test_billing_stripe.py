@@ -97,9 +97,11 @@ def test_declined_card_is_402_and_leaves_no_subscription(
     response = start(client, localstripe_client, DECLINED)
 
     assert response.status_code == 402, response.content
+    assert set(response.json()) == {"error"}  # the one envelope
     error = response.json()["error"]
     assert error["code"] == "payment_failed"
     assert error["message"] == "Your card was declined."  # Stripe's message
+    assert error["details"] == {"decline_code": "card_declined"}
     [customer] = customers_of(localstripe_client, organizer)  # kept, reused by the next try
     assert stripe_subscriptions(localstripe_client, customer["id"]) == []
     row = Subscription.objects.get(pk=organizer.pk)
