@@ -8,6 +8,7 @@ import datetime
 import time
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from accounts.tests.stripe_helpers import (
 )
 from payments.models import WebhookEvent
 from strathwell.audit.models import AuditLog
+from strathwell.testing.threads import run_together
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -324,3 +326,23 @@ def test_real_subscription_deleted_in_either_order(
     template = TemplateFactory()
     response = make_client(organizer).get(f"/api/v1/templates/{template.pk}")
     assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_events_delivered_at_the_same_instant_end_in_the_newest_state(attempt):
+    """Stripe delivers concurrently (so does localstripe): each delivery in its own thread and
+    connection, every event twice. The subscription row lock serialises them."""
+    row = stripe_row()
+    events = history(row)
+    ids = [f"evt_race{i}_{time.time_ns()}" for i in range(len(events))]
+
+    def deliver_one(i):
+        event_type, obj, created = events[i]
+        return lambda: send(Client(), event_type, obj, created=created, event_id=ids[i])
+
+    outcomes = run_together(*[deliver_one(i) for i in [0, 1, 2, 3, 3, 2, 1, 0]])
+
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert_final_state_is_the_newest(row)
+    assert WebhookEvent.objects.filter(stripe_event_id__in=ids).count() == 4
