@@ -29,7 +29,6 @@ Stripe subscription never comes back, whatever arrives after.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import time
 import uuid
@@ -305,7 +304,9 @@ def _record_start(
             "canceled_at": None,
             "cancel_at": state.cancel_at,
             "current_period_end": state.current_period_end,
-            "past_due_since": _when(state.stamp) if state.status == Status.PAST_DUE else None,
+            "past_due_since": stripe_billing.when(state.stamp)
+            if state.status == Status.PAST_DUE
+            else None,
         }
         if sub.start_token == token:
             changes.update(start_token=None, start_claimed_at=None)
@@ -399,12 +400,6 @@ def grant_complimentary(user: User, *, plan: str, actor, reason: str) -> Subscri
 # --- writing Stripe's state back ----------------------------------------------------------------
 
 
-def _when(epoch: int | None) -> datetime.datetime | None:
-    if not epoch:
-        return None
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
-
-
 def _is_stale(sub: Subscription, *, stamp: int, status: str, ours: bool = False) -> bool:
     """Whether a Stripe state stamped `stamp` is older than what the row holds (see the module
     docstring). `ours`: the response to our own call, which wins a tie."""
@@ -436,7 +431,7 @@ def _move(
     """Bring the locked row to a (fresher) Stripe state: a status transition with the fields
     that go with it, or a plain audited change, or only the new stamp when nothing else moved."""
     status = state.status
-    at = _when(state.stamp) or timezone.now()
+    at = stripe_billing.when(state.stamp) or timezone.now()
     changes = {
         "stripe_state_at": max(state.stamp, sub.stripe_state_at or 0),
         "current_period_end": state.current_period_end or sub.current_period_end,

@@ -78,7 +78,8 @@ def plan_for_price(price_id: str | None) -> str | None:
 # --- reading Stripe objects -------------------------------------------------------------------
 
 
-def _when(epoch) -> datetime.datetime | None:
+def when(epoch) -> datetime.datetime | None:
+    """A Stripe timestamp (epoch seconds) as an aware datetime; None for none or nonsense."""
     if isinstance(epoch, bool) or not isinstance(epoch, int | float) or epoch <= 0:
         return None
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
@@ -134,7 +135,7 @@ def _period_end(obj: dict) -> datetime.datetime | None:
     # Up to API 2025-02-24 on the subscription; since 2025-03-31 on each item.
     ends = [obj.get("current_period_end")]
     ends += [item.get("current_period_end") for item in subscription_items(obj)]
-    found = [when for when in map(_when, ends) if when is not None]
+    found = [when for when in map(when, ends) if when is not None]
     return max(found) if found else None
 
 
@@ -142,7 +143,7 @@ def parse_subscription(obj: dict, *, stamp: int, intent: dict | None = None) -> 
     """A Stripe subscription object (API response or event payload) in our terms."""
     stripe_status = str(obj.get("status") or "")
     period_end = _period_end(obj)
-    cancel_at = _when(obj.get("cancel_at"))
+    cancel_at = when(obj.get("cancel_at"))
     if cancel_at is None and obj.get("cancel_at_period_end"):
         cancel_at = period_end  # localstripe leaves cancel_at null: the period's end it is
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -155,8 +156,8 @@ def parse_subscription(obj: dict, *, stamp: int, intent: dict | None = None) -> 
         plan=plan_for_price(_price_of(obj)),
         current_period_end=period_end,
         cancel_at=cancel_at,
-        started_at=_when(obj.get("start_date")) or _when(obj.get("created")),
-        ended_at=_when(obj.get("ended_at")) or _when(obj.get("canceled_at")),
+        started_at=when(obj.get("start_date")) or when(obj.get("created")),
+        ended_at=when(obj.get("ended_at")) or when(obj.get("canceled_at")),
         user_id=metadata.get("user_id"),
         stamp=int(stamp),
         intent_status=(intent or {}).get("status"),
@@ -184,7 +185,7 @@ def invoice_period_end(invoice: dict) -> datetime.datetime | None:
         for line in lines.get("data") or []
         if isinstance(line, dict)
     ]
-    found = [when for when in map(_when, ends) if when is not None]
+    found = [when for when in map(when, ends) if when is not None]
     return max(found) if found else None
 
 
@@ -298,7 +299,7 @@ def live_subscriptions(customer_id: str) -> list[StripeSubscription]:
     stamp = response_stamp(listed)
     found = [parse_subscription(sub.to_dict(), stamp=stamp) for sub in listed.data]
     live = [sub for sub in found if sub.is_live]
-    return sorted(live, key=lambda sub: sub.started_at or _when(1), reverse=True)
+    return sorted(live, key=lambda sub: sub.started_at or when(1), reverse=True)
 
 
 def _with_first_intent(client, obj, *, stamp: int) -> StripeSubscription:
