@@ -62,3 +62,18 @@ def organizer_client(organizer):
 @pytest.fixture
 def admin_client_api(admin_user):
     return client_for(admin_user)
+
+
+@pytest.fixture
+def stripe_billing_settings(settings, localstripe_server):
+    """Organizer subscriptions through Stripe Billing on the session's localstripe (a real HTTP
+    peer), with the catalog made by the real `stripe_setup` code (idempotent: the first test
+    makes it, the rest find it). Helpers: `accounts/tests/stripe_helpers.py`."""
+    from accounts import stripe_billing
+    from strathwell.testing.servers import LOCALSTRIPE_API_KEY
+
+    settings.STRIPE_API_BASE = localstripe_server.url
+    settings.STRIPE_SECRET_KEY = LOCALSTRIPE_API_KEY
+    settings.SUBSCRIPTION_PROVIDER = "stripe"
+    stripe_billing.ensure_catalog()
+    return localstripe_server

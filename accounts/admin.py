@@ -5,15 +5,70 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpResponseRedirect
 
-from accounts.models import RefreshToken, User
+from accounts import billing
+from accounts.forms import GrantComplimentaryForm
+from accounts.models import RefreshToken, Subscription, User
 from strathwell.audit.services import log_admin_action
+from strathwell.console.actions import ActionSkipped, confirm_action
 from strathwell.console.mixins import (
     AuditedAdminMixin,
     ConfirmActionMixin,
+    ReadOnlyInline,
     ReadOnlyModelAdmin,
     read_only_mode,
     refuse_read_only,
 )
+
+
+@admin.display(description="Access")
+def access_display(sub: Subscription) -> str:
+    """The one access rule (`Subscription.access()`), as staff read it."""
+    access = sub.access()
+    verdict = "Yes" if access.granted else "No"
+    until = f" until {access.until:%Y-%m-%d %H:%M} UTC" if access.until else ""
+    return f"{verdict}: {access.reason}{until}"
+
+
+class SubscriptionInline(ReadOnlyInline, admin.StackedInline):
+    """The organizer's subscription on their page (read-only: changed by the actions)."""
+
+    model = Subscription
+    fk_name = "user"
+    can_delete = False
+    show_change_link = False
+    fields = (
+        "status",
+        "access",
+        "plan",
+        "provider",
+        "started_at",
+        "current_period_end",
+        "cancel_at",
+        "canceled_at",
+        "past_due_since",
+        "stripe_customer_id",
+        "stripe_subscription_id",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Access")
+    def access(self, obj):
+        return access_display(obj)
+
+
+def _grant_complimentary(user, *, actor, reason, plan):
+    before = Subscription.objects.filter(pk=user.pk).first()
+    if (
+        before is not None
+        and before.status == Subscription.Status.ACTIVE
+        and (before.provider, before.plan) == (Subscription.Provider.COMPLIMENTARY, plan)
+    ):
+        raise ActionSkipped(f"already has a complimentary {plan} subscription; nothing changed.")
+    return billing.grant_complimentary(user, plan=plan, actor=actor, reason=reason)
+
+
+def _cancel_subscription_now(user, *, actor, reason):
+    return billing.cancel_subscription(user, actor=actor, immediately=True, reason=reason)
 
 
 @admin.register(User)
@@ -31,30 +86,46 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
         "is_active",
         "date_joined",
     )
-    list_filter = ("role", "subscription_status", "subscription_plan", "is_staff", "is_active")
+    list_select_related = ("subscription",)
+    list_filter = (
+        "role",
+        "subscription__status",
+        "subscription__provider",
+        "subscription__plan",
+        "is_staff",
+        "is_active",
+    )
     search_fields = ("email", "full_name")
     date_hierarchy = "date_joined"
-    readonly_fields = (
-        "subscription_status",
-        "subscription_plan",
-        "subscription_started_at",
-        "subscription_canceled_at",
-        "date_joined",
-        "last_login",
-    )
+    readonly_fields = ("date_joined", "last_login")
+    inlines = [SubscriptionInline]
+    actions = [
+        confirm_action(
+            name="grant_complimentary_subscription",
+            label="Grant complimentary subscription",
+            verb="grant a complimentary subscription to",
+            done="Granted a complimentary subscription to",
+            perform=_grant_complimentary,
+            form_class=GrantComplimentaryForm,
+            state_field=None,
+            effect="Each selected organizer gets an active subscription on the chosen plan "
+            "without payment, until it is canceled: the organizer gates open at once. Refused "
+            "for an organizer who pays through Stripe (cancel that subscription first) and "
+            "for vendors and staff.",
+        ),
+        confirm_action(
+            name="cancel_subscription_now",
+            label="Cancel subscription now",
+            verb="cancel the subscription of",
+            done="Canceled the subscription of",
+            perform=_cancel_subscription_now,
+            state_field=None,
+            effect="Each selected organizer's subscription ends now (a Stripe subscription is "
+            "canceled in Stripe at once, without a refund): the organizer gates close at once.",
+        ),
+    ]
     fieldsets = (
         (None, {"fields": ("email", "password", "full_name", "role")}),
-        (
-            "Subscription",
-            {
-                "fields": (
-                    "subscription_status",
-                    "subscription_plan",
-                    "subscription_started_at",
-                    "subscription_canceled_at",
-                )
-            },
-        ),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
@@ -72,6 +143,11 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Subscription", ordering="subscription__status")
+    def subscription_status(self, obj):
+        sub = obj.current_subscription
+        return sub.get_status_display() if obj.is_organizer or sub.pk else "-"
 
     def user_change_password(self, request, id, form_url=""):
         """Django's set-password view, refused in read-only mode and audited (the snapshot
@@ -103,6 +179,29 @@ class RefreshTokenAdmin(ReadOnlyModelAdmin):
     raw_id_fields = ("user",)
     date_hierarchy = "created_at"
     exclude = ("jti",)  # the token's id is as good as the token for a replay: never shown
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyModelAdmin):
+    """Every organizer's subscription: who pays, who is past due, who has access. Changed only
+    by the subscription flows (the API, Stripe's webhooks, the actions on the user list)."""
+
+    list_display = (
+        "user",
+        "status",
+        "plan",
+        "provider",
+        "current_period_end",
+        "cancel_at",
+        access_display,
+        "updated_at",
+    )
+    list_filter = ("status", "provider", "plan")
+    search_fields = ("user__email", "stripe_customer_id", "stripe_subscription_id")
+    list_select_related = ("user",)
+    date_hierarchy = "updated_at"
+    readonly_fields = (access_display,)
+    exclude = ("start_token",)
 
 
 admin.site.unregister(Group)

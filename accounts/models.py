@@ -1,11 +1,17 @@
-import uuid
+from __future__ import annotations
 
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from strathwell.exceptions import InvalidTransition
+from accounts.signals import subscription_changed
+from strathwell.transitions import Transitions
 
 
 class UserManager(BaseUserManager):
@@ -35,15 +41,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         VENDOR = "vendor"
         ADMIN = "admin"
 
-    class SubscriptionStatus(models.TextChoices):
-        NONE = "none"
-        ACTIVE = "active"
-        CANCELED = "canceled"
-
-    class Plan(models.TextChoices):
-        MONTHLY = "monthly"
-        ANNUAL = "annual"
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
     full_name = models.CharField(max_length=200, blank=True)
@@ -51,13 +48,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
-
-    subscription_status = models.CharField(
-        max_length=20, choices=SubscriptionStatus.choices, default=SubscriptionStatus.NONE
-    )
-    subscription_plan = models.CharField(max_length=20, choices=Plan.choices, blank=True)
-    subscription_started_at = models.DateTimeField(null=True, blank=True)
-    subscription_canceled_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -90,68 +80,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == self.Role.VENDOR
 
     @property
+    def current_subscription(self) -> Subscription:
+        """The organizer's subscription row, or an unsaved one in status `none` (nobody has
+        started one yet; the flows in `accounts.billing` create the row)."""
+        try:
+            return self.subscription
+        except Subscription.DoesNotExist:
+            return Subscription(user=self)
+
+    @property
     def has_active_subscription(self) -> bool:
-        return self.subscription_status == self.SubscriptionStatus.ACTIVE
-
-    # --- subscription transitions (manual provider; Stripe Billing can sit behind later) -----
-
-    def start_subscription(self, *, plan: str, actor=None) -> "User":
-        """none|canceled → active on `plan`. Locks the user row; starting an already active
-        subscription on the same plan is a no-op, on another plan it switches the plan."""
-        from accounts.signals import subscription_changed
-
-        with transaction.atomic():
-            locked = User.objects.select_for_update().get(pk=self.pk)
-            if locked.has_active_subscription and locked.subscription_plan == plan:
-                return locked
-            before = {
-                "subscription_status": locked.subscription_status,
-                "plan": locked.subscription_plan,
-            }
-            locked.subscription_status = self.SubscriptionStatus.ACTIVE
-            locked.subscription_plan = plan
-            locked.subscription_started_at = timezone.now()
-            locked.subscription_canceled_at = None
-            locked.save(
-                update_fields=[
-                    "subscription_status",
-                    "subscription_plan",
-                    "subscription_started_at",
-                    "subscription_canceled_at",
-                ]
-            )
-            subscription_changed.send(
-                sender=User,
-                actor=actor or locked,
-                action="subscription.start",
-                target=locked,
-                before=before,
-                after={"subscription_status": locked.subscription_status, "plan": plan},
-                reason="",
-            )
-        return locked
-
-    def cancel_subscription(self, *, actor=None) -> "User":
-        """active → canceled; gated access ends at once. Only an active one can be canceled."""
-        from accounts.signals import subscription_changed
-
-        with transaction.atomic():
-            locked = User.objects.select_for_update().get(pk=self.pk)
-            if not locked.has_active_subscription:
-                raise InvalidTransition("There is no active subscription to cancel.")
-            locked.subscription_status = self.SubscriptionStatus.CANCELED
-            locked.subscription_canceled_at = timezone.now()
-            locked.save(update_fields=["subscription_status", "subscription_canceled_at"])
-            subscription_changed.send(
-                sender=User,
-                actor=actor or locked,
-                action="subscription.cancel",
-                target=locked,
-                before={"subscription_status": self.SubscriptionStatus.ACTIVE},
-                after={"subscription_status": locked.subscription_status},
-                reason="",
-            )
-        return locked
+        """Whether the subscription opens the organizer gates (`Subscription.access()`): the
+        one rule behind `HasActiveSubscription` and the staff console."""
+        return self.current_subscription.access().granted
 
 
 class RefreshToken(models.Model):
@@ -178,3 +119,141 @@ class RefreshToken(models.Model):
         return (
             self.spent_at is None and self.revoked_at is None and self.expires_at > timezone.now()
         )
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a subscription opens: `granted`, until when (None: open-ended) and why."""
+
+    granted: bool
+    until: datetime.datetime | None
+    reason: str
+
+
+class Subscription(Transitions, models.Model):
+    """An organizer's subscription: one per organizer (its primary key is the user's id).
+
+    Status: `none → incomplete → active ⇄ past_due → canceled`, and a canceled one can start
+    again (`canceled → incomplete | active`). With Stripe Billing the status follows Stripe
+    (`accounts.billing` applies the start/cancel responses and the webhooks); the manual and
+    complimentary providers have no payments. Whether the gates open is `access()`, the one
+    rule every gate and the staff console read. Changed only through `accounts.billing`, under
+    the row lock of `accounts.locks.lock_subscription`.
+    """
+
+    class Status(models.TextChoices):
+        NONE = "none"
+        INCOMPLETE = "incomplete"
+        ACTIVE = "active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled"
+
+    class Plan(models.TextChoices):
+        MONTHLY = "monthly"
+        ANNUAL = "annual"
+
+    class Provider(models.TextChoices):
+        MANUAL = "manual", "Manual (no payment; runs without Stripe)"
+        STRIPE = "stripe", "Stripe Billing"
+        COMPLIMENTARY = "complimentary", "Complimentary (granted by staff)"
+
+    TRANSITIONS = {
+        Status.NONE: {Status.INCOMPLETE, Status.ACTIVE},
+        Status.INCOMPLETE: {Status.ACTIVE, Status.CANCELED},
+        Status.ACTIVE: {Status.PAST_DUE, Status.CANCELED},
+        Status.PAST_DUE: {Status.ACTIVE, Status.CANCELED},
+        Status.CANCELED: {Status.INCOMPLETE, Status.ACTIVE},
+    }
+    # How far along the lifecycle a status is: two Stripe states stamped with the same second
+    # are ordered by it (see `accounts.billing`).
+    RANK = {
+        Status.NONE: 0,
+        Status.INCOMPLETE: 1,
+        Status.ACTIVE: 2,
+        Status.PAST_DUE: 3,
+        Status.CANCELED: 4,
+    }
+    TRANSITION_ERROR = "Cannot {verb} a subscription that is {old}."
+    transition_signal = subscription_changed
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="subscription"
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.NONE, db_index=True
+    )
+    plan = models.CharField(max_length=20, choices=Plan.choices, blank=True)
+    provider = models.CharField(max_length=20, choices=Provider.choices, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    # Set while a cancellation at the period's end is pending: access runs until then.
+    cancel_at = models.DateTimeField(null=True, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+
+    # Stripe Billing: the organizer's Customer (made once, kept across subscriptions) and the
+    # current subscription. `stripe_state_at` is Stripe's time (epoch seconds: an event's
+    # `created`, or the `Date` of the API response) of the newest Stripe state applied, so an
+    # older event never overwrites a newer state.
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_state_at = models.BigIntegerField(null=True, blank=True)
+
+    # A start talking to Stripe claims the row (no lock is held during the Stripe calls), so
+    # concurrent starts wait for it instead of making a second Customer or subscription.
+    start_token = models.UUIDField(null=True, blank=True)
+    start_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return f"{self.user_id}: {self.status}"
+
+    @property
+    def is_stripe(self) -> bool:
+        return self.provider == self.Provider.STRIPE
+
+    def access(self, *, now: datetime.datetime | None = None) -> Access:
+        """Whether the organizer gates are open now: `active` (until `cancel_at`, when a
+        cancellation is pending), or `past_due` for `SUBSCRIPTION_GRACE_DAYS` after the failed
+        renewal. Nothing else opens them."""
+        now = now or timezone.now()
+        if self.status == self.Status.ACTIVE:
+            if self.cancel_at is not None and now >= self.cancel_at:
+                return Access(False, self.cancel_at, "canceled at the end of its period")
+            return Access(True, self.cancel_at, "active")
+        if self.status == self.Status.PAST_DUE:
+            since = self.past_due_since or self.updated_at or now
+            until = since + datetime.timedelta(days=settings.SUBSCRIPTION_GRACE_DAYS)
+            if now < until:
+                return Access(True, until, "past due, within the grace period")
+            return Access(False, until, "past due beyond the grace period")
+        reasons = {
+            self.Status.NONE: "no subscription",
+            self.Status.INCOMPLETE: "the first payment is not complete",
+            self.Status.CANCELED: "canceled",
+        }
+        return Access(False, None, reasons[self.status])
+
+    def audit_state(self) -> dict:
+        return {
+            "status": self.status,
+            "plan": self.plan,
+            "provider": self.provider,
+            "current_period_end": self.current_period_end,
+            "cancel_at": self.cancel_at,
+            "stripe_subscription_id": self.stripe_subscription_id,
+        }
+
+    def record_change(self, *, actor, action: str, reason: str = "", **changes) -> None:
+        """A change that is not a status move (a pending cancellation, a renewed period, a plan
+        switch) on the locked row: save exactly those fields, audit before/after."""
+        before = self.audit_state()
+        for field, value in changes.items():
+            setattr(self, field, value)
+        self.save(update_fields=[*changes, "updated_at"])
+        self.send_transition(actor=actor, action=action, before=before, reason=reason)

@@ -2,22 +2,58 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import Subscription, User
 
 
-class SubscriptionSerializer(serializers.Serializer):
-    status = serializers.CharField(source="subscription_status", read_only=True)
+class SubscriptionSerializer(serializers.ModelSerializer):
+    """An organizer's subscription. `has_access`: whether the organizer gates are open now
+    (`Subscription.access()`: active until `cancel_at`, past_due within the grace period)."""
+
     plan = serializers.SerializerMethodField()
-    started_at = serializers.DateTimeField(source="subscription_started_at", read_only=True)
-    canceled_at = serializers.DateTimeField(source="subscription_canceled_at", read_only=True)
+    provider = serializers.SerializerMethodField()
+    has_access = serializers.SerializerMethodField()
 
-    def get_plan(self, user) -> str | None:
-        return user.subscription_plan or None
+    class Meta:
+        model = Subscription
+        fields = [
+            "status",
+            "plan",
+            "provider",
+            "started_at",
+            "canceled_at",
+            "current_period_end",
+            "cancel_at",
+            "has_access",
+        ]
+        read_only_fields = fields
+
+    def get_plan(self, sub) -> str | None:
+        return sub.plan or None
+
+    def get_provider(self, sub) -> str | None:
+        return sub.provider or None
+
+    def get_has_access(self, sub) -> bool:
+        return sub.access().granted
+
+
+class SubscriptionStartResultSerializer(SubscriptionSerializer):
+    """The subscription a start made or found. `client_secret`: while `incomplete`, the secret
+    of the first invoice's PaymentIntent for Stripe.js to confirm (else null)."""
+
+    client_secret = serializers.SerializerMethodField()
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "client_secret"]
+        read_only_fields = fields
+
+    def get_client_secret(self, sub) -> str | None:
+        return self.context.get("client_secret")
 
 
 class UserSerializer(serializers.ModelSerializer):
     is_admin = serializers.BooleanField(read_only=True)
-    subscription = SubscriptionSerializer(source="*", read_only=True)
+    subscription = SubscriptionSerializer(source="current_subscription", read_only=True)
 
     class Meta:
         model = User
@@ -68,4 +104,10 @@ class AuthResultSerializer(TokenPairSerializer):
 
 
 class SubscriptionStartSerializer(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=User.Plan.choices)
+    plan = serializers.ChoiceField(choices=Subscription.Plan.choices)
+    payment_method = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="A Stripe PaymentMethod id made with Stripe.js (`pm_…`). Required when "
+        "subscriptions go through Stripe Billing; ignored by the manual provider.",
+    )

@@ -3,19 +3,21 @@ import hmac
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import billing
 from accounts import serializers as s
 from accounts.models import User
 from accounts.signals import user_bootstrapped
 from accounts.tokens import issue_tokens, revoke_refresh_token, rotate_refresh_token
 from strathwell.api.exceptions import InvalidCredentials
 from strathwell.api.permissions import IsOrganizer
+from strathwell.api.schema import ErrorEnvelopeSerializer
 from strathwell.api.throttling import AuthRateThrottle
 from strathwell.audit.services import snapshot
 from strathwell.exceptions import AlreadyExists
@@ -138,30 +140,68 @@ class SubscriptionView(APIView):
 
     @extend_schema(responses={200: s.SubscriptionSerializer}, tags=["subscription"])
     def get(self, request):
-        return Response(s.SubscriptionSerializer(request.user).data)
+        return Response(s.SubscriptionSerializer(request.user.current_subscription).data)
 
 
 class SubscriptionStartView(APIView):
+    """Start (or find) the organizer's subscription. With Stripe Billing: `active` when the
+    first invoice is paid at once, `incomplete` with `client_secret` when the card needs an
+    action, 402 `payment_failed` on a decline (no subscription is left behind)."""
+
     permission_classes = [IsOrganizer]
 
     @extend_schema(
         request=s.SubscriptionStartSerializer,
-        responses={200: s.SubscriptionSerializer},
+        responses={
+            200: s.SubscriptionStartResultSerializer,
+            402: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="payment_failed: the card was declined (Stripe's message); "
+                "nothing was charged and no subscription was kept",
+            ),
+            409: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="invalid_transition: another start of this account is in progress",
+            ),
+            502: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="payment_provider_error: Stripe failed or is unreachable",
+            ),
+        },
         tags=["subscription"],
     )
     def post(self, request):
         serializer = s.SubscriptionStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = request.user.start_subscription(
-            plan=serializer.validated_data["plan"], actor=request.user
+        result = billing.start_subscription(
+            request.user,
+            plan=serializer.validated_data["plan"],
+            payment_method=serializer.validated_data.get("payment_method"),
+            actor=request.user,
         )
-        return Response(s.SubscriptionSerializer(user).data)
+        context = {"client_secret": result.client_secret}
+        return Response(
+            s.SubscriptionStartResultSerializer(result.subscription, context=context).data
+        )
 
 
 class SubscriptionCancelView(APIView):
+    """Cancel: with Stripe Billing at the period's end (status stays `active` with `cancel_at`;
+    access runs until then); without Stripe at once."""
+
     permission_classes = [IsOrganizer]
 
-    @extend_schema(request=None, responses={200: s.SubscriptionSerializer}, tags=["subscription"])
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.SubscriptionSerializer,
+            502: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="payment_provider_error: Stripe failed or is unreachable",
+            ),
+        },
+        tags=["subscription"],
+    )
     def post(self, request):
-        user = request.user.cancel_subscription(actor=request.user)
-        return Response(s.SubscriptionSerializer(user).data)
+        sub = billing.cancel_subscription(request.user, actor=request.user)
+        return Response(s.SubscriptionSerializer(sub).data)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import billing
+from accounts.models import Subscription, User
 from bookings.models import Booking
 from payments import services as money
 from payments.models import Payment, Payout
@@ -27,6 +28,9 @@ from vendors.models import Vendor
 from vendors.services import onboard_vendor
 
 DEMO_PASSWORD = "Demo-pass-2026!"
+# A Stripe test-mode PaymentMethod (Visa 4242…) that Stripe's test mode and localstripe both
+# accept: the demo organizers' Stripe Billing subscriptions are paid with it.
+DEMO_PAYMENT_METHOD = "pm_card_visa"
 DEMO_DOMAIN = "strathwell.demo"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
 
@@ -215,7 +219,16 @@ class SeedResult:
 
 
 def seed_demo() -> SeedResult:
-    """Create whatever of the demo world is missing (idempotent; one transaction)."""
+    """Create whatever of the demo world is missing (idempotent): the world in one
+    transaction, then (with Stripe Billing) the organizers' subscriptions in Stripe."""
+    result = seed_world()
+    subscribe_demo_organizers(result)
+    return result
+
+
+def seed_world() -> SeedResult:
+    """Everything but Stripe, in one transaction (all or nothing). Without Stripe Billing the
+    demo organizers' subscriptions are made here by the manual provider."""
     result = SeedResult()
     with transaction.atomic():
         admin = _admin(result)
@@ -265,15 +278,41 @@ def _admin(result: SeedResult):
     )
 
 
+def _plan_of(subscription: str) -> str:
+    return "monthly" if subscription in ("monthly", "canceled") else subscription
+
+
 def _organizer(local: str, name: str, subscription: str | None, result: SeedResult):
     existed = User.objects.filter(email__iexact=_email(local)).exists()
     user = _user(_email(local), name, User.Role.ORGANIZER, result)
-    if not existed and subscription:
-        plan = "monthly" if subscription in ("monthly", "canceled") else subscription
-        user = user.start_subscription(plan=plan, actor=user)
+    if not existed and subscription and not billing.uses_stripe():
+        billing.start_subscription(user, plan=_plan_of(subscription), actor=user)
         if subscription == "canceled":
-            user = user.cancel_subscription(actor=user)
+            billing.cancel_subscription(user, actor=user)
     return user
+
+
+def subscribe_demo_organizers(result: SeedResult) -> None:
+    """With Stripe Billing: the demo organizers' subscriptions as real Stripe subscriptions
+    paid with the test card (the canceled one canceled in Stripe). Runs after the world's
+    transaction, so no Stripe call is made inside it. Idempotent: an organizer whose
+    subscription is no longer `none` is left as it is."""
+    if not billing.uses_stripe():
+        return
+    for local, _, subscription in ORGANIZERS:
+        user = User.objects.filter(email__iexact=_email(local)).first()
+        if not subscription or user is None:
+            continue
+        if user.current_subscription.status != Subscription.Status.NONE:
+            continue
+        billing.start_subscription(
+            user, plan=_plan_of(subscription), payment_method=DEMO_PAYMENT_METHOD, actor=user
+        )
+        if subscription == "canceled":
+            billing.cancel_subscription(
+                user, actor=user, immediately=True, reason="Demo: a canceled subscription."
+            )
+        result.created["stripe subscriptions"] += 1
 
 
 def _vendor(row, admin, result: SeedResult):

@@ -187,7 +187,7 @@ class SeedDemoView(APIView):
         if not settings.ENABLE_DEMO_OPS:
             raise NotFound()
         with transaction.atomic():
-            result = demo.seed_demo()
+            result = demo.seed_world()
             log_admin_action(
                 actor=request.user,
                 action="ops.seed_demo",
@@ -196,6 +196,7 @@ class SeedDemoView(APIView):
                 after={"created": dict(result.created)},
                 reason="Demo data seeded through the API.",
             )
+        demo.subscribe_demo_organizers(result)  # Stripe calls: after the commit
         body = {
             "created": dict(result.created),
             "password": demo.DEMO_PASSWORD,

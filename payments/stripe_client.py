@@ -1,9 +1,8 @@
-"""The one place the app talks to Stripe (the official `stripe` library).
+"""The one place payments talk to Stripe (the official `stripe` library).
 
-The client is built from settings at call time, so `STRIPE_SECRET_KEY` / `STRIPE_API_BASE`
-changes (tests, `make run` with localstripe) take effect without a restart, and nothing mutates
-the library's module-level globals that other threads may be using. Every Stripe failure
-(API error, network error, missing key) surfaces as `PaymentProviderError` (502).
+The client comes from `strathwell.stripe_api.get_client` (built from settings at call time;
+shared with `accounts.stripe_billing`). Every Stripe failure (API error, network error, missing
+key) surfaces as `PaymentProviderError` (502).
 """
 
 from __future__ import annotations
@@ -12,16 +11,11 @@ import logging
 from dataclasses import dataclass
 
 import stripe
-from django.conf import settings
 
 from strathwell.exceptions import PaymentProviderError
+from strathwell.stripe_api import get_client
 
 logger = logging.getLogger("strathwell.payments")
-
-# Stripe answers in well under a second; a hung connection must not hold a worker for the
-# library's default 80 s. One retry is safe: every create carries an idempotency key.
-STRIPE_TIMEOUT_SECONDS = 20
-STRIPE_MAX_NETWORK_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -29,23 +23,6 @@ class CreatedIntent:
     id: str
     client_secret: str
     status: str
-
-
-def get_client() -> stripe.StripeClient:
-    """A StripeClient configured from settings (key, optional api base)."""
-    if not settings.STRIPE_SECRET_KEY:
-        raise PaymentProviderError(
-            "Payments are not configured on this server (STRIPE_SECRET_KEY is not set)."
-        )
-    kwargs = {}
-    if settings.STRIPE_API_BASE:
-        kwargs["base_addresses"] = {"api": settings.STRIPE_API_BASE.rstrip("/")}
-    return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
-        max_network_retries=STRIPE_MAX_NETWORK_RETRIES,
-        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
-        **kwargs,
-    )
 
 
 def idempotency_key_for_payment(payment_id) -> str:

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import billing
 from payments import locks, services
 from payments.models import Payment, WebhookEvent
 from strathwell.exceptions import DomainError, InvalidTransition
@@ -36,6 +37,14 @@ SUCCEEDED = "payment_intent.succeeded"
 PAYMENT_FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 HANDLED_TYPES = (SUCCEEDED, PAYMENT_FAILED, CANCELED)
+
+# Events owned by a lower app, routed to its handler: recorded, deduplicated, locked, retried
+# and given their outcome here (the one inbox), applied there. A handler takes the event body
+# and returns (outcome value, note); it makes no Stripe call.
+ROUTED_HANDLERS = {
+    # Stripe Billing: organizer subscriptions (accounts.billing).
+    **dict.fromkeys(billing.STRIPE_EVENT_TYPES, billing.handle_stripe_event),
+}
 
 Outcome = WebhookEvent.Outcome
 FINAL_OUTCOMES = frozenset({Outcome.PROCESSED, Outcome.IGNORED, Outcome.STALE, Outcome.MISMATCH})
@@ -155,6 +164,10 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
 
 def _dispatch(event: WebhookEvent) -> tuple[str, str]:
     """Apply one event. Returns (outcome, note); raises only for unexpected failures."""
+    routed = ROUTED_HANDLERS.get(event.type)
+    if routed is not None:
+        outcome, note = routed(event.payload)
+        return Outcome(outcome), note
     if event.type not in HANDLED_TYPES:
         return Outcome.IGNORED, f"event type {event.type} is not handled"
     obj = (event.payload.get("data") or {}).get("object") or {}

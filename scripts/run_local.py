@@ -4,7 +4,10 @@
 - SQLite by default (DATABASE_URL unset), migrated by the Makefile.
 - Without STRIPE_SECRET_KEY: starts localstripe (a Stripe-compatible server) on loopback,
   points STRIPE_API_BASE at it and registers this server's webhook URL and secret with it, so a
-  PaymentIntent confirmed there produces a real signed webhook to us.
+  PaymentIntent confirmed there produces a real signed webhook to us. Then `manage.py
+  stripe_setup` creates the subscription product and plans there, so organizer subscriptions
+  go through Stripe Billing (SUBSCRIPTION_PROVIDER=stripe) and the demo's subscribed
+  organizers are Stripe-backed.
 - Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
 - Runs Django's development server until Ctrl-C, then stops localstripe.
 """
@@ -23,6 +26,25 @@ sys.path.insert(0, str(ROOT))
 
 def manage(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+
+
+def stripe_setup(env: dict) -> dict:
+    """Run `manage.py stripe_setup` (idempotent) and return the `NAME=value` settings it
+    prints, for the server's environment."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "stripe_setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    sys.stdout.write(result.stdout)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"manage.py stripe_setup failed (exit {result.returncode}).")
+    return dict(
+        line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("STRIPE_")
+    )
 
 
 def main() -> int:
@@ -50,6 +72,8 @@ def main() -> int:
         print(f"localstripe on {stripe_server.url}; webhooks go to {webhook_url}")
 
     try:
+        if stripe_server and env.get("SUBSCRIPTION_PROVIDER", "stripe") == "stripe":
+            env.update(stripe_setup(env))  # the subscription product and plans, once
         manage("seed_demo", env=env)
         print(
             f"\nStrathwell API on http://{args.host}:{args.port}/api/v1/  "

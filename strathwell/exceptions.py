@@ -42,6 +42,14 @@ class PaymentProviderError(DomainError):
     default_message = "The payment provider failed or is unreachable; nothing was charged."
 
 
+class PaymentFailed(DomainError):
+    """The payment provider refused the payment (a declined card); nothing was charged."""
+
+    status_code = 402
+    code = "payment_failed"
+    default_message = "The payment was declined; nothing was charged."
+
+
 class DomainPermissionDenied(DomainError):
     status_code = 403
     code = "permission_denied"

@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Subscription, User
 
 DEFAULT_PASSWORD = "Str0ng-Passw0rd!"
 
@@ -22,14 +22,26 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """An active subscription of the manual provider (what `/subscription/start` makes without
+    Stripe)."""
+
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory("accounts.tests.factories.OrganizerFactory")
+    status = Subscription.Status.ACTIVE
+    plan = Subscription.Plan.MONTHLY
+    provider = Subscription.Provider.MANUAL
+    started_at = factory.LazyFunction(timezone.now)
+
+
 class OrganizerFactory(UserFactory):
     role = User.Role.ORGANIZER
 
     class Params:
         subscribed = factory.Trait(
-            subscription_status=User.SubscriptionStatus.ACTIVE,
-            subscription_plan=User.Plan.MONTHLY,
-            subscription_started_at=factory.LazyFunction(timezone.now),
+            subscription=factory.RelatedFactory(SubscriptionFactory, factory_related_name="user")
         )
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import User
+from accounts.models import Subscription
 from accounts.tests.factories import AdminFactory, OrganizerFactory, VendorUserFactory
 from strathwell.audit.models import AuditLog
 from templates_app.tests.factories import TemplateFactory
@@ -25,8 +25,12 @@ def test_new_organizer_has_no_subscription(make_client):
     assert response.json() == {
         "status": "none",
         "plan": None,
+        "provider": None,
         "started_at": None,
         "canceled_at": None,
+        "current_period_end": None,
+        "cancel_at": None,
+        "has_access": False,
     }
 
 
@@ -56,7 +60,7 @@ def test_gate_before_start_after_start_and_after_cancel(make_client, template):
     assert after.json()["error"]["code"] == "subscription_required"
 
     organizer.refresh_from_db()
-    assert organizer.subscription_status == User.SubscriptionStatus.CANCELED
+    assert organizer.subscription.status == Subscription.Status.CANCELED
 
 
 def test_restart_after_cancel_reopens_the_gate(make_client, template):
@@ -76,7 +80,7 @@ def test_cancel_without_active_subscription_is_invalid_transition(make_client):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "invalid_transition"
     organizer.refresh_from_db()
-    assert organizer.subscription_status == User.SubscriptionStatus.NONE
+    assert organizer.current_subscription.status == Subscription.Status.NONE
     assert not AuditLog.objects.filter(action="subscription.cancel").exists()
 
 
@@ -108,11 +112,13 @@ def test_start_and_cancel_are_audited(make_client):
     cancel = AuditLog.objects.get(action="subscription.cancel")
     for row in (start, cancel):
         assert row.actor_id == organizer.id
-        assert row.target_type == "accounts.user" and row.target_id == str(organizer.id)
-    assert start.before == {"subscription_status": "none", "plan": ""}
-    assert start.after == {"subscription_status": "active", "plan": "monthly"}
-    assert cancel.before == {"subscription_status": "active"}
-    assert cancel.after == {"subscription_status": "canceled"}
+        # The audit target is the organizer's subscription row, keyed by the organizer's id.
+        assert row.target_type == "accounts.subscription" and row.target_id == str(organizer.id)
+    assert (start.before["status"], start.before["plan"]) == ("none", "")
+    assert (start.after["status"], start.after["plan"]) == ("active", "monthly")
+    assert start.after["provider"] == "manual"
+    assert cancel.before["status"] == "active"
+    assert cancel.after["status"] == "canceled"
 
 
 def test_vendors_cannot_subscribe(make_client):
@@ -135,7 +141,7 @@ def test_subscription_endpoints_need_authentication(api_client):
 
 def test_admin_passes_the_gate_without_subscription(make_client, template):
     admin = AdminFactory()
-    assert admin.subscription_status == User.SubscriptionStatus.NONE
+    assert admin.current_subscription.status == Subscription.Status.NONE
     assert detail(make_client(admin), template).status_code == 200
 
 
@@ -149,3 +155,40 @@ def test_anonymous_template_detail_is_401(api_client, template):
     response = detail(api_client, template)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_manual_provider_is_refused_in_prod(make_client, settings, template):
+    settings.APP_ENV = "prod"  # boot refuses SUBSCRIPTION_PROVIDER=manual there too
+    organizer = OrganizerFactory()
+    client = make_client(organizer)
+
+    response = client.post("/api/v1/subscription/start", {"plan": "monthly"})
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "payment_provider_error"
+    assert client.get("/api/v1/subscription").json()["status"] == "none"
+    assert detail(client, template).status_code == 403
+    assert not AuditLog.objects.filter(action="subscription.start").exists()
+
+
+def test_manual_provider_ignores_a_payment_method(make_client):
+    client = make_client(OrganizerFactory())
+    response = client.post(
+        "/api/v1/subscription/start", {"plan": "annual", "payment_method": "pm_card_visa"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["provider"], body["client_secret"]) == ("active", "manual", None)
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+def test_the_gate_costs_one_query(make_client, template, django_assert_num_queries, subscribed):
+    """The gate reads the subscription row by primary key: one query beside the user's, with
+    or without a subscription (template detail: user, subscription, template, items)."""
+    client = make_client(OrganizerFactory(subscribed=subscribed))
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/subscription").status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/auth/me").status_code == 200
+    with django_assert_num_queries(4 if subscribed else 2):
+        assert detail(client, template).status_code == (200 if subscribed else 403)

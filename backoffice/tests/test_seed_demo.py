@@ -51,7 +51,8 @@ def test_the_demo_world_is_complete_and_consistent():
     admin = User.objects.get(email=demo.ADMIN_EMAIL)
     assert admin.is_admin and admin.check_password(demo.DEMO_PASSWORD)
     organizers = User.objects.filter(role="organizer", email__endswith="@strathwell.demo")
-    assert {u.subscription_status for u in organizers} == {"active", "none", "canceled"}
+    statuses = {u.current_subscription.status for u in organizers}
+    assert statuses == {"active", "none", "canceled"}
     vendors = Vendor.objects.all()
     assert {(v.vendor_type, v.verification_status) for v in vendors} >= {
         ("venue", "approved"),
@@ -125,3 +126,36 @@ def test_api_is_admin_only_and_blocked_in_read_only_mode(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "read_only_mode"
     assert not Booking.objects.exists()
+
+
+@pytest.mark.e2e
+def test_with_stripe_billing_the_subscribed_organizers_are_stripe_backed(
+    stripe_billing_settings, localstripe_client
+):
+    seed()
+
+    subs = {
+        u.email.split("@")[0]: u.current_subscription
+        for u in User.objects.filter(role="organizer", email__endswith="@strathwell.demo")
+    }
+    for local, plan in (("olivia", "annual"), ("marcus", "monthly")):
+        sub = subs[local]
+        assert (sub.status, sub.plan, sub.provider) == ("active", plan, "stripe")
+        in_stripe = localstripe_client.v1.subscriptions.retrieve(sub.stripe_subscription_id)
+        assert in_stripe.status == "active" and in_stripe.customer == sub.stripe_customer_id
+    felix = subs["felix"]
+    assert (felix.status, felix.provider) == ("canceled", "stripe")
+    assert localstripe_client.v1.subscriptions.retrieve(felix.stripe_subscription_id).status == (
+        "canceled"
+    )
+    assert subs["nora"].status == "none"
+
+    # Idempotent: a second run makes nothing more, in the database or in Stripe.
+    before = counts()
+    assert "nothing created" in seed()
+    assert counts() == before
+    for local in ("olivia", "marcus", "felix"):
+        listed = localstripe_client.v1.subscriptions.list(
+            params={"customer": subs[local].stripe_customer_id, "status": "all"}
+        )
+        assert len(listed.data) == 1

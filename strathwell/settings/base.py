@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -184,6 +185,28 @@ BOOKING_DEPOSIT_PERCENT = env.int("BOOKING_DEPOSIT_PERCENT", default=30)
 PLATFORM_COMMISSION_PERCENT = env.int("PLATFORM_COMMISSION_PERCENT", default=10)
 RESERVATION_RELEASE_PERCENT = env.int("RESERVATION_RELEASE_PERCENT", default=50)
 
+# --- Organizer subscriptions (accounts.billing) ---------------------------------------------
+# `stripe`: Stripe Billing (a Customer per organizer, a subscription on a plan/price below).
+# `manual`: start activates for free, for local runs and tests without Stripe only; refused
+# with APP_ENV=prod. Default: stripe when a Stripe key is set (or in prod), else manual.
+SUBSCRIPTION_PROVIDER = env.str(
+    "SUBSCRIPTION_PROVIDER",
+    default="stripe" if STRIPE_SECRET_KEY or APP_ENV == "prod" else "manual",
+).lower()
+if SUBSCRIPTION_PROVIDER not in ("stripe", "manual"):
+    raise ImproperlyConfigured("SUBSCRIPTION_PROVIDER must be stripe or manual.")
+# The Stripe ids subscriptions are made of. Plan ids (localstripe has no Price API; real
+# Stripe accepts a plan id wherever a price is expected, and a price id as `items[].plan`).
+# `manage.py stripe_setup` creates them under these ids when absent.
+STRIPE_PRICE_MONTHLY = env.str("STRIPE_PRICE_MONTHLY", default="strathwell-organizer-monthly")
+STRIPE_PRICE_ANNUAL = env.str("STRIPE_PRICE_ANNUAL", default="strathwell-organizer-annual")
+STRIPE_BILLING_PRODUCT = env.str("STRIPE_BILLING_PRODUCT", default="strathwell-organizer")
+# What `stripe_setup` charges (minor units of DEFAULT_CURRENCY) when it creates the plans.
+SUBSCRIPTION_MONTHLY_PRICE_CENTS = env.int("SUBSCRIPTION_MONTHLY_PRICE_CENTS", default=4900)
+SUBSCRIPTION_ANNUAL_PRICE_CENTS = env.int("SUBSCRIPTION_ANNUAL_PRICE_CENTS", default=49000)
+# A past_due subscription (renewal failed, Stripe retrying) keeps access this many days.
+SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=3)
+
 # --- Operations -----------------------------------------------------------------------------
 ENABLE_DEMO_OPS = env.bool("ENABLE_DEMO_OPS", default=False)
 READ_ONLY_MODE = env.bool("READ_ONLY_MODE", default=False)
@@ -220,7 +243,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "SubscriptionStatusEnum": "accounts.models.Subscription.Status",
+    },
 }
 
 CACHES = {

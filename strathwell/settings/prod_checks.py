@@ -36,6 +36,12 @@ def validate_prod_settings(s: dict) -> None:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must list the served host names when APP_ENV=prod."
         )
+    if s.get("SUBSCRIPTION_PROVIDER") != "stripe":
+        # The manual provider activates subscriptions for free: local runs and tests only.
+        raise ImproperlyConfigured(
+            "SUBSCRIPTION_PROVIDER must be stripe when APP_ENV=prod (the manual provider "
+            "gives subscriptions away)."
+        )
     if s.get("ENABLE_DEMO_OPS"):
         # seed-demo creates a superuser with the published demo password.
         raise ImproperlyConfigured("ENABLE_DEMO_OPS must be false when APP_ENV=prod.")

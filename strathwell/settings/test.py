@@ -15,10 +15,18 @@ from strathwell.settings.base import DATABASES
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("The test suite runs on PostgreSQL: set DATABASE_URL=postgres://...")
+# `strathwell.settings` (the package) has loaded base.py before the defaults above were set,
+# so DATABASE_POOL=false came too late for it: drop the pool here. Thread races need one real
+# connection per thread (ten racing starts and the test's own exceed the pool's ten).
+if os.environ["DATABASE_POOL"].lower() in ("false", "0", "no", "off"):
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STRIPE_SECRET_KEY = "sk_test_strathwell"
 STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
+# Subscriptions use the manual provider unless a test points them at localstripe
+# (`accounts.tests.conftest.stripe_billing`).
+SUBSCRIPTION_PROVIDER = "manual"
 ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
 MEDIA_ROOT = "/tmp/strathwell-test-media"
 # Static files come from the app finders in tests (no collectstatic run).

@@ -154,7 +154,7 @@ TEMPLATE_SUMMARY = {
     "estimated_total_cents", "currency",
 }  # fmt: skip
 ME = {"id", "email", "full_name", "role", "is_admin", "subscription"}
-SUBSCRIPTION = {"status", "plan", "started_at", "canceled_at"}
+SUBSCRIPTION = {"status", "plan", "started_at", "canceled_at", "current_period_end", "cancel_at"}
 COUNTED = ("vendors", "bookings", "payments", "payouts", "disputes")
 
 # (who, path, {json pointer-ish key: required fields}); "" is the body itself, "results.0" the

@@ -50,6 +50,8 @@ def run_django(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
         # Demo seeding creates a superuser whose password is printed in the README.
         ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
+        # The manual subscription provider activates subscriptions for free.
+        ({"SUBSCRIPTION_PROVIDER": "manual"}, "SUBSCRIPTION_PROVIDER"),
     ],
 )
 def test_prod_refuses_unsafe_value(override, variable):

@@ -9,7 +9,7 @@ import uuid
 from django.utils import timezone
 
 from accounts.models import RefreshToken
-from accounts.tests.factories import OrganizerFactory, UserFactory
+from accounts.tests.factories import OrganizerFactory, SubscriptionFactory, UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, BookingVendorFactory
 from disputes.models import Dispute
@@ -196,7 +196,9 @@ def _idempotency(n):
 
 
 BULK_BUILDERS = {
-    "accounts.user": lambda n: UserFactory.create_batch(n),
+    # Every other user has a subscription row: the list shows its status without a query each.
+    "accounts.user": lambda n: [OrganizerFactory(subscribed=i % 2 == 0) for i in range(n)],
+    "accounts.subscription": lambda n: SubscriptionFactory.create_batch(n),
     "accounts.refreshtoken": _refresh_tokens,
     "auth.group": _groups,
     "audit.auditlog": _audit_logs,

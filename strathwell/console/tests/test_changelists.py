@@ -30,6 +30,7 @@ SMALL, LARGE = 3, 100
 PINNED = {
     "accounts.user": 7,
     "accounts.refreshtoken": 7,
+    "accounts.subscription": 7,
     "auth.group": 5,
     "audit.auditlog": 8,
     "vendors.vendor": 8,
