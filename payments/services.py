@@ -53,6 +53,7 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     with transaction.atomic():
         booking = locks.lock_booking(payment.booking_id)
         lines = locks.lock_lines(booking.pk)
+        locks.lock_booking_units(booking.pk)  # booked by `mark_paid` below: before the payment
         locked = locks.lock_payment(payment.pk)
         if locked.payouts_created_at is not None:
             return False

@@ -259,7 +259,7 @@ class VendorDateUnit(Transitions, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["vendor", "date", "slot"]
+        ordering = ["date", "vendor_id", "slot"]
         constraints = [
             # The guarantee: one unit per slot, and (trigger) slot < daily_capacity.
             models.UniqueConstraint(

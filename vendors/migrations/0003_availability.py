@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['vendor', 'date', 'slot'],
+                'ordering': ['date', 'vendor_id', 'slot'],
             },
             bases=(strathwell.transitions.Transitions, models.Model),
         ),
