@@ -24,8 +24,9 @@ from payments import services as money
 from payments.models import Payment, Payout
 from templates_app.models import Template
 from templates_app.services import create_template
-from vendors.models import Vendor
-from vendors.services import onboard_vendor
+from vendors import availability
+from vendors.models import Vendor, VendorDateUnit
+from vendors.services import onboard_vendor, update_own_vendor
 
 DEMO_PASSWORD = "Demo-pass-2026!"
 # A Stripe test-mode PaymentMethod (Visa 4242…) that Stripe's test mode and localstripe both
@@ -103,6 +104,20 @@ VENDORS = [
         "Round Rock",
         "approved",
         {"category": "florist", "service_area": "Austin metro", "base_price_cents": 80_000},
+    ),
+    (
+        "cedar",
+        "Rosa Delgado",
+        "Cedar Court Garden",
+        "venue",
+        "Austin",
+        "approved",
+        {
+            "address": "88 Cedar Lane, Austin, TX 78704",
+            "capacity": 90,
+            "base_price_cents": 420_000,
+            "amenities": ["garden", "string lights", "bar"],
+        },
     ),
     (
         "harborview",
@@ -186,8 +201,20 @@ TEMPLATES = [
     },
 ]
 
-# Bookings, one per status (plus a second paid one with an open dispute). The lines are
-# (vendor local part, proposed price); the first line is the venue.
+# Events per date beyond the default of one (venues are always one).
+DAILY_CAPACITIES = {"saffron": 3}
+# The venue that is full on one demo date (its "Wine tasting evening", approved by every
+# vendor and awaiting payment, holds it): creating or
+# submitting a booking of it on that date answers 409 vendor_unavailable. It also blocked a
+# date of its own.
+FULL_VENUE = "cedar"
+FULL_VENUE_BOOKING = "Wine tasting evening"
+BLOCKED_DATE_DAYS_AHEAD = 100
+BLOCKED_DATE_NOTE = "Private family event"
+
+# Bookings, one per status (plus a second paid one with an open dispute, and a second ready
+# one that fills the full venue's date). The lines are (vendor local part, proposed price);
+# the first line is the venue.
 BOOKINGS = [
     ("Garden party planning", "olivia", "demo-garden-wedding", 120, 90, "draft",
      [("glasshouse", 650_000), ("petal", 150_000)]),
@@ -205,6 +232,8 @@ BOOKINGS = [
      [("riverside", 700_000), ("petal", 90_000)]),
     ("Holiday party", "marcus", "demo-product-launch", 150, 50, "disputed",
      [("riverside", 800_000), ("brightlights", 150_000)]),
+    (FULL_VENUE_BOOKING, "marcus", None, 70, 40, "ready",
+     [(FULL_VENUE, 420_000), ("petal", 60_000)]),
 ]  # fmt: skip
 
 
@@ -239,6 +268,7 @@ def seed_world() -> SeedResult:
         templates = {data["slug"]: _template(data, admin, result) for data in TEMPLATES}
         for row in BOOKINGS:
             _booking(row, organizers, vendors, templates, admin, result)
+        _blocked_date(vendors[FULL_VENUE], result)
     result.logins = demo_logins()
     return result
 
@@ -248,10 +278,23 @@ def demo_logins() -> list[dict]:
     for local, _, subscription in ORGANIZERS:
         note = f"organizer, subscription: {subscription or 'none'}"
         logins.append({"email": _email(local), "role": "organizer", "note": note})
+    full_on = full_venue_date()
     for local, _, business, vendor_type, _, status, _ in VENDORS:
         note = f"{vendor_type} vendor '{business}' ({status})"
+        if local in DAILY_CAPACITIES:
+            note += f", {DAILY_CAPACITIES[local]} events per date"
+        if local == FULL_VENUE and full_on is not None:
+            note += f", fully booked on {full_on.isoformat()} (booking it then: 409)"
         logins.append({"email": _email(local), "role": "vendor", "note": note})
     return logins
+
+
+def full_venue_date() -> datetime.date | None:
+    """The date on which the demo's full venue is booked (None before seeding)."""
+    booking = Booking.objects.filter(
+        title=FULL_VENUE_BOOKING, vendors__vendor__user__email__iexact=_email(FULL_VENUE)
+    ).first()
+    return booking.event_date if booking is not None else None
 
 
 # --- builders ---------------------------------------------------------------------------------
@@ -332,6 +375,10 @@ def _vendor(row, admin, result: SeedResult):
         },
     )
     result.created["vendors"] += 1
+    if local in DAILY_CAPACITIES:
+        vendor = update_own_vendor(
+            vendor=vendor, actor=user, data={"daily_capacity": DAILY_CAPACITIES[local]}
+        )
     if status == "approved":
         vendor = vendor.approve(actor=admin, notes="Documents verified.")
     elif status == "needs_changes":
@@ -438,3 +485,12 @@ def _open_dispute(booking, organizer, result: SeedResult):
         "deposit back or a replacement DJ of the same standard.",
     )
     result.created["disputes"] += 1
+
+
+def _blocked_date(vendor, result: SeedResult):
+    """The full venue also blocked a date of its own (once: keyed by the note)."""
+    if VendorDateUnit.objects.filter(vendor=vendor, note=BLOCKED_DATE_NOTE).exists():
+        return
+    date = timezone.localdate() + datetime.timedelta(days=BLOCKED_DATE_DAYS_AHEAD)
+    availability.block_date(vendor, date, note=BLOCKED_DATE_NOTE, actor=vendor.user)
+    result.created["blocked dates"] += 1

@@ -2,11 +2,13 @@
 
 The order (every flow takes the rows it needs in this order, each once per transaction):
 
-    webhook event → booking → its lines → payment(s) → payouts → dispute
+    webhook event → booking → its lines → vendor units → payment(s) → payouts → dispute
 
-This module takes the booking and its lines; `payments.locks` continues the order with the
-payments, payouts and the dispute. Locking the booking first is what serialises every change to
-a booking's lines and money: two flows on one booking never interleave, and never deadlock.
+This module takes the booking and its lines, and re-exports the next step, the capacity units
+of those lines (`vendors.locks`: `lock_booking_units`, `lock_line_unit`); `payments.locks`
+continues the order with the payments, payouts and the dispute. Locking the booking first is
+what serialises every change to a booking's lines and money: two flows on one booking never
+interleave, and never deadlock.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from __future__ import annotations
 # module may be imported first.
 from bookings import models
 from strathwell.exceptions import InvalidTransition
+from vendors.locks import lock_booking_units, lock_line_unit
+
+__all__ = [
+    "lock_booking",
+    "lock_booking_row",
+    "lock_booking_units",
+    "lock_line",
+    "lock_line_unit",
+    "lock_lines",
+]
 
 
 def lock_booking(pk) -> models.Booking:

@@ -3,11 +3,18 @@
 Every status change is a model method with one shape — lock, re-read, guard, write, signal:
 
 - rows are locked through `bookings.locks` in the project's one lock order (webhook event →
-  booking → lines → payment → payouts → dispute): the booking first, then the line;
+  booking → lines → vendor units → payment → payouts → dispute): the booking first, then the
+  line, then the capacity unit it holds;
 - the guard (`strathwell.transitions.Transitions`) runs on the re-read, locked row; an illegal
   transition raises `InvalidTransition` before anything is written, so it changes nothing;
 - saves name their fields; one domain signal per transition is sent inside the transaction, so
   the audit row commits or rolls back with the change.
+
+An approved line holds one unit of its vendor's capacity on the event date
+(`vendors.availability`), taken in the approval's own transaction after the booking and line
+locks — none left is 409 `vendor_unavailable` and the approval rolls back. The hold becomes
+`booked` when the booking is paid and is released when its line is declined or removed or its
+booking is canceled before payment; a paid booking keeps its units until its money is refunded.
 
 These methods move no money: cancelling or completing a booking, and changing the lines of a
 payable one, go through `payments.services`, which calls them inside its own transaction and
@@ -36,6 +43,7 @@ from strathwell.exceptions import (
 )
 from strathwell.money import percent_of
 from strathwell.transitions import Transitions
+from vendors import availability
 
 __all__ = ["MAX_PRICE_CENTS", "Booking", "BookingVendor", "percent_of"]
 
@@ -206,7 +214,8 @@ class Booking(Transitions, models.Model):
         Validates the whole request first (every vendor approved → else 403
         `vendor_not_approved`; exactly one venue, no vendor twice, prices > 0, event date in the
         future, guest count within the venue's capacity, published template → else 400 with
-        field details) and then writes booking and lines in one transaction: all or nothing."""
+        field details; no vendor full on the date → else 409 `vendor_unavailable`) and then
+        writes booking and lines in one transaction: all or nothing. A draft holds no capacity."""
         lines = list(lines)
         unapproved = [str(v.pk) for v, _ in lines if not v.is_approved]
         if unapproved:
@@ -243,6 +252,8 @@ class Booking(Transitions, models.Model):
         if not (title or "").strip():
             errors.setdefault("title", []).append("A title is required.")
         _raise_if_invalid(errors)
+        # A vendor already full on that date could never approve: say so now (409).
+        availability.check_available([vendor.pk for vendor, _ in lines], event_date)
 
         with transaction.atomic():
             booking = cls.objects.create(
@@ -358,7 +369,8 @@ class Booking(Transitions, models.Model):
 
     def update_details(self, *, actor, **changes) -> "Booking":
         """Edit title, event date, guest count or notes of a `draft` booking (else 409).
-        Validates the event date (future) and the guest count (within the venue's capacity)."""
+        Validates the event date (future, no vendor of the booking full on it → else 409
+        `vendor_unavailable`) and the guest count (within the venue's capacity)."""
         unknown = set(changes) - set(self.EDITABLE_FIELDS)
         if unknown:
             raise DomainValidationError(
@@ -384,6 +396,13 @@ class Booking(Transitions, models.Model):
                         venue.vendor, changes["guest_count"], errors, field="guest_count"
                     )
             _raise_if_invalid(errors)
+            new_date = changes.get("event_date", locked.event_date)
+            if new_date != locked.event_date:
+                availability.check_available([line.vendor_id for line in locked._lines()], new_date)
+                # Drafts hold nothing; should one ever hold, the hold was for the old date.
+                availability.release_for_booking(
+                    locked.pk, actor=actor, reason="The event date changed."
+                )
             for field, value in changes.items():
                 setattr(locked, field, value.strip() if field == "title" else value)
             if changes:
@@ -392,8 +411,8 @@ class Booking(Transitions, models.Model):
 
     def submit(self, *, actor) -> "Booking":
         """`draft → awaiting_vendor_approval`: the request goes out to its vendors. Requires
-        exactly one venue, every vendor still approved, a future event date and a guest count
-        within the venue's capacity."""
+        exactly one venue, every vendor still approved, a future event date, a guest count
+        within the venue's capacity and no vendor full on the date (409 `vendor_unavailable`)."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
@@ -417,6 +436,7 @@ class Booking(Transitions, models.Model):
             self._check_event_date(locked.event_date, errors)
             self._check_capacity(venues[0].vendor, locked.guest_count, errors, field="guest_count")
             _raise_if_invalid(errors)
+            availability.check_available([line.vendor_id for line in lines], locked.event_date)
             locked.transition(
                 self.Status.AWAITING,
                 actor=actor,
@@ -454,6 +474,7 @@ class Booking(Transitions, models.Model):
                     )
                 self._check_capacity(vendor, locked.guest_count, errors, field="vendor_id")
             _raise_if_invalid(errors)
+            availability.check_available([vendor.pk], locked.event_date)
             line = BookingVendor.objects.create(
                 booking=locked,
                 vendor=vendor,
@@ -475,6 +496,7 @@ class Booking(Transitions, models.Model):
             locked._require_organizer(actor)
             locked._require_lines_editable("remove_vendor")
             locked_line = locks.lock_line(locked.pk, line.pk)
+            availability.release_line(locked_line.pk, actor=actor, reason="The line was removed.")
             locked_line.send_transition(
                 actor=actor,
                 action="booking_vendor.remove",
@@ -487,7 +509,9 @@ class Booking(Transitions, models.Model):
 
     def accept_counter(self, *, actor, line) -> "Booking":
         """The organizer accepts a line's counter-offer: `countered → approved` with
-        agreed = counter price. May make the booking `ready_for_payment`."""
+        agreed = counter price, taking a unit of the vendor's capacity on the event date (none
+        left → 409 `vendor_unavailable`, nothing changes). May make the booking
+        `ready_for_payment`."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
@@ -507,6 +531,7 @@ class Booking(Transitions, models.Model):
                 agreed_price_cents=locked_line.counter_price_cents,
                 responded_at=timezone.now(),
             )
+            availability.take_unit(locked_line, date=locked.event_date, actor=actor)
             locked._settle(actor=actor)
         return locked
 
@@ -587,7 +612,8 @@ class Booking(Transitions, models.Model):
     def mark_paid(self, *, actor=None, payment=None) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
         already holds this row's lock). Idempotent: on a booking already paid (or past it)
-        it is a no-op that returns the booking, since webhooks are redelivered."""
+        it is a no-op that returns the booking, since webhooks are redelivered. The units its
+        lines hold become `booked`."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
@@ -601,9 +627,13 @@ class Booking(Transitions, models.Model):
                 verb="mark as paid",
                 paid_at=timezone.now(),
             )
+            availability.book_for_booking(locked.pk, actor=actor, reason="The booking was paid.")
         return locked
 
     def _to_canceled(self, *, actor, action: str, reason: str, allowed_from) -> None:
+        """→ canceled. An unpaid booking's holds are released at once; a paid booking keeps its
+        booked units until its money is refunded (the refund flow releases them)."""
+        was_paid = self.is_paid_or_later
         self.transition(
             self.Status.CANCELED,
             actor=actor,
@@ -614,6 +644,10 @@ class Booking(Transitions, models.Model):
             canceled_at=timezone.now(),
             cancel_reason=reason or "",
         )
+        if not was_paid:
+            availability.release_for_booking(
+                self.pk, actor=actor, reason=f"The booking was canceled. {reason}".strip()
+            )
 
     def _to_completed(self, *, actor, action: str, allowed_from, verb: str, reason: str = ""):
         self.transition(
@@ -730,9 +764,10 @@ class BookingVendor(Transitions, models.Model):
     # --- vendor transitions ------------------------------------------------------------------
 
     def approve(self, *, actor) -> "BookingVendor":
-        """That vendor approves its line: `pending → approved`, agreed = proposed. The approval
-        that leaves no line un-approved makes the booking `ready_for_payment` (same
-        transaction). Locks Booking → BookingVendor."""
+        """That vendor approves its line: `pending → approved`, agreed = proposed, taking one
+        unit of its capacity on the event date (none left → 409 `vendor_unavailable`, nothing
+        changes). The approval that leaves no line un-approved makes the booking
+        `ready_for_payment` (same transaction). Locks Booking → BookingVendor → its unit."""
         with transaction.atomic():
             booking, line = self._lock_for_vendor(actor)
             line.transition(
@@ -744,6 +779,7 @@ class BookingVendor(Transitions, models.Model):
                 agreed_price_cents=line.proposed_price_cents,
                 responded_at=timezone.now(),
             )
+            availability.take_unit(line, date=booking.event_date, actor=actor)
             booking._settle(actor=actor)
         return line
 
@@ -762,6 +798,8 @@ class BookingVendor(Transitions, models.Model):
                 note=reason or "",
                 responded_at=timezone.now(),
             )
+            # A declined line holds nothing (it never held: only approved lines do).
+            availability.release_line(line.pk, actor=actor, reason="The line was declined.")
         return line
 
     def counter(self, *, actor, price_cents: int, note: str = "") -> "BookingVendor":

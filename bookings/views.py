@@ -10,7 +10,12 @@ from functools import cached_property
 
 from django.db.models import Exists, OuterRef, Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -32,6 +37,11 @@ LINE_ID = OpenApiParameter(
     "bv_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The BookingVendor line id."
 )
 TAGS = ["bookings"]
+# The 409s of the operations that check or take a vendor's capacity on the event date.
+UNAVAILABLE = OpenApiResponse(
+    description="`vendor_unavailable`: a vendor has no capacity left on the event date "
+    "(details: `vendor_ids`, `date`); nothing was changed. Or `invalid_transition`."
+)
 
 
 def lines_prefetch() -> Prefetch:
@@ -132,7 +142,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Create a booking request (draft)",
         request=s.BookingCreateSerializer,
-        responses={201: s.BookingSerializer},
+        responses={201: s.BookingSerializer, 409: UNAVAILABLE},
         tags=TAGS,
     )
     def create(self, request):
@@ -162,7 +172,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Edit a draft booking (title, event_date, guest_count, notes)",
         request=s.BookingUpdateSerializer,
-        responses={200: s.BookingSerializer},
+        responses={200: s.BookingSerializer, 409: UNAVAILABLE},
         tags=TAGS,
     )
     def partial_update(self, request, pk=None):
@@ -182,7 +192,10 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking.update_details(actor=request.user, **changes)
         return self._booking_response(booking.pk)
 
-    @_transition("Submit to the vendors: draft → awaiting_vendor_approval")
+    @_transition(
+        "Submit to the vendors: draft → awaiting_vendor_approval",
+        responses={200: s.BookingSerializer, 409: UNAVAILABLE},
+    )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         booking = self._organizer_booking()
@@ -219,7 +232,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @_transition(
         "Add a vendor (before payment); a ready booking goes back to awaiting",
         request=s.AddVendorSerializer,
-        responses={201: s.BookingVendorSerializer},
+        responses={201: s.BookingVendorSerializer, 409: UNAVAILABLE},
     )
     @action(detail=True, methods=["post"], url_path="vendors")
     def add_vendor(self, request, pk=None):
@@ -244,7 +257,11 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         money.remove_vendor(booking, actor=request.user, line=self._line(booking, bv_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @_transition("Accept a counter-offer: countered → approved", parameters=[LINE_ID])
+    @_transition(
+        "Accept a counter-offer: countered → approved (takes a unit of the vendor's capacity)",
+        responses={200: s.BookingSerializer, 409: UNAVAILABLE},
+        parameters=[LINE_ID],
+    )
     @action(detail=True, methods=["post"], url_path=f"{LINE_PATH}/accept-counter")
     def accept_counter(self, request, pk=None, bv_id=None):
         booking = self._organizer_booking()
@@ -253,7 +270,11 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     # --- lines: that vendor --------------------------------------------------------------------
 
-    @_transition("Approve my line: pending → approved", parameters=[LINE_ID])
+    @_transition(
+        "Approve my line: pending → approved (takes a unit of my capacity on the event date)",
+        responses={200: s.BookingSerializer, 409: UNAVAILABLE},
+        parameters=[LINE_ID],
+    )
     @action(detail=True, methods=["post"], url_path=f"{LINE_PATH}/approve")
     def approve(self, request, pk=None, bv_id=None):
         line = self._own_line(bv_id)

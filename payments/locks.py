@@ -6,9 +6,11 @@ below (and `bookings.locks`), in this order, and takes each at most once per tra
     1. webhook event   `lock_webhook_event`   (processing a Stripe event exactly once)
     2. booking         `bookings.locks.lock_booking` / `lock_booking_row`
     3. its lines       `bookings.locks.lock_lines` / `lock_line`
-    4. payment(s)      `lock_payment`, `lock_payments`
-    5. payouts         `lock_payouts`, `lock_payout` (which takes the booking first)
-    6. dispute         `Dispute.lock_row()` (always last: nothing is locked after it)
+    4. vendor units    `lock_booking_units`, `lock_line_unit` (`vendors.locks`: the capacity
+                       units the lines hold or booked; taking a unit inserts one, see there)
+    5. payment(s)      `lock_payment`, `lock_payments`
+    6. payouts         `lock_payouts`, `lock_payout` (which takes the booking first)
+    7. dispute         `Dispute.lock_row()` (always last: nothing is locked after it)
 
 Two flows that share rows therefore wait for each other instead of deadlocking (pretix's "lock
 once, in a sorted order", Saleor's `lock_objects`), and the booking lock serialises every
@@ -19,7 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bookings.locks import lock_booking, lock_booking_row, lock_line, lock_lines
+from bookings.locks import (
+    lock_booking,
+    lock_booking_row,
+    lock_booking_units,
+    lock_line,
+    lock_line_unit,
+    lock_lines,
+)
 
 # `payments.models` imports this module (payout transitions lock through it); the module object
 # is bound here and its classes are read only when a lock is taken.
@@ -28,7 +37,9 @@ from payments import models
 __all__ = [
     "lock_booking",
     "lock_booking_row",
+    "lock_booking_units",
     "lock_line",
+    "lock_line_unit",
     "lock_lines",
     "lock_payment",
     "lock_payments",
@@ -44,12 +55,12 @@ def lock_webhook_event(pk) -> models.WebhookEvent:
 
 
 def lock_payment(pk) -> models.Payment:
-    """Step 4: one payment (its booking is locked first by the flows that need both)."""
+    """Step 5: one payment (its booking is locked first by the flows that need both)."""
     return models.Payment.objects.select_for_update().get(pk=pk)
 
 
 def lock_payments(booking_id, *, statuses: Iterable[str]) -> list[models.Payment]:
-    """Step 4: a (locked) booking's payments in these statuses, in a stable order."""
+    """Step 5: a (locked) booking's payments in these statuses, in a stable order."""
     return list(
         models.Payment.objects.select_for_update()
         .filter(booking_id=booking_id, status__in=list(statuses))
@@ -58,7 +69,7 @@ def lock_payments(booking_id, *, statuses: Iterable[str]) -> list[models.Payment
 
 
 def lock_payouts(booking_id, *, statuses: Iterable[str], **filters) -> list[models.Payout]:
-    """Step 5: a (locked) booking's payouts in these statuses, in a stable order."""
+    """Step 6: a (locked) booking's payouts in these statuses, in a stable order."""
     return list(
         models.Payout.objects.select_for_update(of=("self",))
         .select_related("booking")
@@ -68,7 +79,7 @@ def lock_payouts(booking_id, *, statuses: Iterable[str], **filters) -> list[mode
 
 
 def lock_payout(payout: models.Payout) -> models.Payout:
-    """Steps 2 and 5 for one payout: its booking (so dispute and booking checks cannot race
+    """Steps 2 and 6 for one payout: its booking (so dispute and booking checks cannot race
     the change), then the payout itself, re-read."""
     lock_booking_row(payout.booking_id)
     return (

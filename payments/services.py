@@ -2,8 +2,8 @@
 
 Models own their transitions (lock, re-read, guard, write, signal); the flows here own what
 spans apps, and call those transitions inside ONE transaction that takes its row locks in the
-project's lock order (`payments.locks`: webhook event → booking → lines → payment → payouts →
-dispute):
+project's lock order (`payments.locks`: webhook event → booking → lines → vendor units →
+payment → payouts → dispute):
 
 - `record_payment_success`: payment succeeded → booking paid → allocation → ledger → payouts;
 - `cancel_booking` / `complete_booking`: the booking's transition, then its payments voided and
@@ -43,7 +43,8 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     `reservation` and a `completion` payout per booking vendor, all `locked`. The booking's
     other pending or failed deposits are voided (their intents canceled after the commit).
 
-    Locks booking → booking vendors → payment (`payments.locks`). Guarded by
+    Locks booking → booking vendors → their capacity units (held → booked, in
+    `Booking.mark_paid`) → payment (`payments.locks`). Guarded by
     `payments.payouts_created_at`: it happens once; a repeat returns False and changes nothing.
     Raises InvalidTransition when the money cannot be applied (payment canceled, booking not
     payable, booking already paid by another payment) — the caller records that for staff.
@@ -52,6 +53,7 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     with transaction.atomic():
         booking = locks.lock_booking(payment.booking_id)
         lines = locks.lock_lines(booking.pk)
+        locks.lock_booking_units(booking.pk)  # booked by `mark_paid` below: before the payment
         locked = locks.lock_payment(payment.pk)
         if locked.payouts_created_at is not None:
             return False
@@ -156,7 +158,9 @@ def cancel_booking(booking, *, actor, reason: str = "", by_staff: bool = False) 
     payment (`Booking.cancel`); staff cancel from any non-final state with a reason
     (`Booking.admin_cancel`). Its pending and failed payments are voided and, when it was
     paid, every locked or eligible payout is held for staff to settle (`on_booking_canceled`).
-    Locks booking → payments → payouts."""
+    An unpaid booking's capacity holds are released (in `Booking.cancel`/`admin_cancel`); a
+    paid one keeps its booked units until a refund releases them
+    (`vendors.availability.release_for_booking`). Locks booking → units → payments → payouts."""
     with transaction.atomic():
         locks.lock_booking(booking.pk)
         if by_staff:

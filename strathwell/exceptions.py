@@ -36,6 +36,16 @@ class IdempotencyConflict(DomainError):
     default_message = "This Idempotency-Key was already used with a different request."
 
 
+class VendorUnavailable(DomainError):
+    """A vendor has no capacity left on a date (every unit is blocked, held or booked), or a
+    date cannot be blocked because bookings hold it; nothing was changed. `details` names the
+    vendors (`vendor_ids`) and the date."""
+
+    status_code = 409
+    code = "vendor_unavailable"
+    default_message = "This vendor is not available on this date."
+
+
 class PaymentProviderError(DomainError):
     status_code = 502
     code = "payment_provider_error"

@@ -1,13 +1,25 @@
 """Vendors in the staff console: staff verify vendors through confirm actions calling
 `Vendor.approve` / `Vendor.request_changes` (the methods of `POST /admin/vendors/{id}/...`) and
-may correct a listing's text; those edits are audited with the vendor's own snapshot."""
+may correct a listing's text; those edits are audited with the vendor's own snapshot. A
+vendor's page shows its coming calendar (read-only): blocked dates and the bookings holding
+each date, linked. Capacity units are read-only everywhere: only the booking transitions and
+the vendor's own calendar change them."""
+
+import datetime
+from collections import Counter
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from strathwell.console.actions import confirm_action
-from strathwell.console.mixins import AuditedModelAdmin
+from strathwell.console.mixins import AuditedModelAdmin, ReadOnlyModelAdmin
 from vendors.forms import VendorApproveForm, VendorNeedsChangesForm
-from vendors.models import ServiceProfile, Vendor, VenueProfile
+from vendors.models import ServiceProfile, Vendor, VendorDateUnit, VenueProfile
+
+CALENDAR_DAYS = 366  # how far ahead the vendor page's calendar looks
+CALENDAR_ROWS = 200
 
 # Written only by the verification transitions, onboarding, or the upload checks.
 VENDOR_READONLY = (
@@ -17,9 +29,18 @@ VENDOR_READONLY = (
     "verified_at",
     "admin_notes",
     "photo_keys",
+    "daily_capacity",
     "created_at",
     "updated_at",
 )
+
+
+def booking_link(booking_id, title: str = "") -> str:
+    """A link to the booking's console page."""
+    if booking_id is None:
+        return "-"
+    url = reverse("admin:bookings_booking_change", args=[booking_id])
+    return format_html('<a href="{}">{}</a>', url, title or booking_id)
 
 
 class VenueProfileInline(admin.StackedInline):
@@ -63,12 +84,13 @@ class VendorAdmin(AuditedModelAdmin):
     search_fields = ("business_name", "city", "user__email", "=id")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
-    readonly_fields = VENDOR_READONLY
+    readonly_fields = (*VENDOR_READONLY, "calendar")
     fields = (
         "business_name",
         "description",
         "city",
         *VENDOR_READONLY,
+        "calendar",
     )
     actions = [
         confirm_action(
@@ -99,6 +121,63 @@ class VendorAdmin(AuditedModelAdmin):
     @admin.display(description="user", ordering="user__email")
     def user_email(self, obj):
         return obj.user.email
+
+    @admin.display(description="calendar (coming dates that are not open)")
+    def calendar(self, obj):
+        """Blocked, held and booked dates from today on (one query), each with the bookings
+        holding it; a date's use is shown against the vendor's daily capacity."""
+        if obj is None or obj.pk is None:
+            return "-"
+        today = timezone.localdate()
+        rows = list(
+            VendorDateUnit.objects.filter(
+                vendor=obj, date__range=(today, today + datetime.timedelta(days=CALENDAR_DAYS))
+            )
+            .order_by("date", "slot")
+            .values(
+                "date",
+                "status",
+                "note",
+                "booking_vendor__booking_id",
+                "booking_vendor__booking__title",
+                "booking_vendor__booking__status",
+            )[:CALENDAR_ROWS]
+        )
+        if not rows:
+            return "Every coming date is open."
+        used = Counter(row["date"] for row in rows)
+        shown, lines = set(), []
+        for row in rows:
+            if row["status"] == VendorDateUnit.Status.BLOCKED:
+                if row["date"] in shown:
+                    continue  # a block covers every unit of the date: one line
+                holder, detail = "-", row["note"] or "blocked by the vendor"
+            else:
+                holder = booking_link(
+                    row["booking_vendor__booking_id"], row["booking_vendor__booking__title"]
+                )
+                detail = f"booking {row['booking_vendor__booking__status']}"
+            shown.add(row["date"])
+            lines.append(
+                (
+                    row["date"].isoformat(),
+                    f"{used[row['date']]}/{obj.daily_capacity}",
+                    row["status"],
+                    holder,
+                    detail,
+                )
+            )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            lines,
+        )
+        return format_html(
+            '<table class="vendor-calendar"><thead><tr><th>date</th><th>used</th>'
+            "<th>status</th><th>booking</th><th>detail</th></tr></thead><tbody>{}</tbody>"
+            "</table>",
+            body,
+        )
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -154,3 +233,23 @@ class ServiceProfileAdmin(ProfileAdmin):
     list_filter = ("category", "vendor__verification_status", "vendor__city")
     date_hierarchy = "vendor__created_at"
     fields = ("vendor", "category", "service_area", "base_price_cents")
+
+
+@admin.register(VendorDateUnit)
+class VendorDateUnitAdmin(ReadOnlyModelAdmin):
+    """Every unit of vendor capacity in use: who holds which date. Read-only."""
+
+    list_display = ("date", "vendor", "slot", "status", "booking", "note")
+    list_filter = ("status", "date")
+    search_fields = ("vendor__business_name", "=vendor__id", "=booking_vendor__booking__id")
+    list_select_related = ("vendor", "booking_vendor")
+    date_hierarchy = "date"
+    ordering = ("-date", "vendor", "slot")
+    fields = ("vendor", "date", "slot", "status", "booking", "booking_vendor", "note",
+              "created_at", "updated_at")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="booking")
+    def booking(self, obj):
+        line = obj.booking_vendor
+        return booking_link(line.booking_id if line is not None else None)

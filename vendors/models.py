@@ -7,7 +7,10 @@ from django.utils import timezone
 from strathwell.audit.services import snapshot
 from strathwell.exceptions import DomainValidationError
 from strathwell.transitions import Transitions
-from vendors.signals import vendor_verification_changed
+from vendors.signals import vendor_availability_changed, vendor_verification_changed
+
+# A vendor hosts at most this many events on one date (a venue exactly one).
+MAX_DAILY_CAPACITY = 50
 
 
 class VendorQuerySet(models.QuerySet):
@@ -69,6 +72,9 @@ class Vendor(Transitions, models.Model):
     )
     admin_notes = models.TextField(blank=True)
     photo_keys = models.JSONField(default=list, blank=True)
+    # Events the vendor takes on one date (venues: always 1). Changed only through
+    # `vendors.availability.set_daily_capacity`, which keeps the dates' units within it.
+    daily_capacity = models.PositiveSmallIntegerField(default=1)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,6 +93,14 @@ class Vendor(Transitions, models.Model):
                     verification_status__in=["pending", "approved", "needs_changes"]
                 ),
                 name="vendors_vendor_verification_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(daily_capacity__gte=1, daily_capacity__lte=MAX_DAILY_CAPACITY),
+                name="vendors_vendor_daily_capacity_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(vendor_type="venue") | models.Q(daily_capacity=1),
+                name="vendors_venue_daily_capacity_one",
             ),
         ]
 
@@ -196,3 +210,84 @@ class ServiceProfile(models.Model):
 
     def __str__(self):
         return f"Service profile of {self.vendor_id}"
+
+
+class VendorDateUnit(Transitions, models.Model):
+    """One unit of a vendor's capacity on one date: `blocked` by the vendor, `held` by an
+    approved line of an unpaid booking, `booked` by a paid one. A date is open while it has
+    fewer units than the vendor's `daily_capacity`; a released unit is deleted.
+
+    The database keeps every vendor within capacity, whatever the interleaving: a unit
+    occupies one numbered `slot` of its (vendor, date), unique; on PostgreSQL a trigger
+    (migration 0003) refuses a slot at or above the vendor's `daily_capacity` (reading it
+    `FOR SHARE`, so a concurrent capacity change waits). Slots are taken and released only by
+    `vendors.availability`.
+    """
+
+    class Status(models.TextChoices):
+        BLOCKED = "blocked"
+        HELD = "held"
+        BOOKED = "booked"
+
+    # Units are created in `blocked` or `held` and deleted when released; the one move in
+    # between is a hold becoming booked when its booking is paid.
+    TRANSITIONS = {
+        Status.HELD: {Status.BOOKED},
+        Status.BOOKED: set(),
+        Status.BLOCKED: set(),
+    }
+    TRANSITION_ERROR = "Cannot {verb} a capacity unit that is {old}."
+    TRANSITION_ERROR_DETAILS = {"unit_status": "{old}"}
+    transition_signal = vendor_availability_changed
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="date_units")
+    date = models.DateField()
+    slot = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # The approved line whose booking holds (or booked) this unit; none for a block. PROTECT:
+    # a line's unit is released (deleted) before the line is.
+    booking_vendor = models.OneToOneField(
+        "bookings.BookingVendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="capacity_unit",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "vendor_id", "slot"]
+        constraints = [
+            # The guarantee: one unit per slot, and (trigger) slot < daily_capacity.
+            models.UniqueConstraint(
+                fields=["vendor", "date", "slot"], name="vendors_unit_one_per_slot"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(slot__lt=MAX_DAILY_CAPACITY), name="vendors_unit_slot_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["blocked", "held", "booked"]),
+                name="vendors_unit_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="blocked", booking_vendor__isnull=True)
+                | models.Q(status__in=["held", "booked"], booking_vendor__isnull=False),
+                name="vendors_unit_block_or_line",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.vendor_id} on {self.date} slot {self.slot} ({self.status})"
+
+    def audit_state(self) -> dict:
+        """A unit's audit rows record what holds which date."""
+        return {
+            "vendor_id": str(self.vendor_id),
+            "date": self.date,
+            "slot": self.slot,
+            "status": self.status,
+            "booking_vendor_id": str(self.booking_vendor_id) if self.booking_vendor_id else None,
+        }

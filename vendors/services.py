@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from strathwell.exceptions import AlreadyExists
 from strathwell.uploads.services import claim_uploaded_keys
 from trust.services import screen_user_text
+from vendors import availability
 from vendors.models import Vendor
 from vendors.signals import vendor_profile_changed
 
@@ -38,6 +39,7 @@ def onboard_vendor(*, user, data: dict) -> Vendor:
                 business_name=data["business_name"].strip(),
                 description=data.get("description", "").strip(),
                 city=data["city"].strip(),
+                daily_capacity=data.get("daily_capacity", 1),
             )
             profile = profile_model.objects.create(vendor=vendor, **data[profile_field])
             setattr(vendor, profile_field, profile)
@@ -58,8 +60,10 @@ def onboard_vendor(*, user, data: dict) -> Vendor:
 
 
 def update_own_vendor(*, vendor: Vendor, actor, data: dict) -> Vendor:
-    """Apply the vendor's edits (fields, profile fields, photo keys) in one transaction,
-    audited with before/after. An edit while `needs_changes` resubmits it (→ `pending`).
+    """Apply the vendor's edits (fields, profile fields, photo keys, daily capacity) in one
+    transaction, audited with before/after. An edit while `needs_changes` resubmits it
+    (→ `pending`). A capacity change keeps the vendor's dates within it
+    (`availability.set_daily_capacity`, 400 if a coming date already uses more).
 
     Screening and the storage check of photo keys run first, outside the transaction."""
     if "description" in data:
@@ -87,6 +91,8 @@ def update_own_vendor(*, vendor: Vendor, actor, data: dict) -> Vendor:
                 fields.append(name)
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
+        if "daily_capacity" in data:
+            availability.set_daily_capacity(locked, data["daily_capacity"], actor=actor)
         profile_data = data.get(Vendor.PROFILE_FIELDS[locked.vendor_type]) or {}
         if profile_data:
             profile = locked.profile

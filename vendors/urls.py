@@ -10,5 +10,12 @@ router.register("admin/vendors", views.AdminVendorViewSet, basename="admin-vendo
 urlpatterns = [
     path("vendors/onboarding", views.OnboardingView.as_view(), name="vendor-onboarding"),
     path("vendors/me", views.VendorMeView.as_view(), name="vendor-me"),
+    path("vendors/me/calendar", views.VendorCalendarView.as_view(), name="vendor-calendar"),
+    path("vendors/me/blocked-dates", views.BlockedDatesView.as_view(), name="vendor-blocked-dates"),
+    path(
+        "vendors/me/blocked-dates/<str:date>",
+        views.BlockedDateView.as_view(),
+        name="vendor-blocked-date",
+    ),
     *router.urls,
 ]

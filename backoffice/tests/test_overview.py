@@ -92,11 +92,11 @@ def test_overview_numbers_of_a_hand_computed_world(make_client, django_assert_nu
 def test_overview_numbers_of_the_demo_world():
     call_command("seed_demo", stdout=io.StringIO())
     data = overview()
-    assert data["vendors"] == {"pending": 2, "approved": 5, "needs_changes": 1, "total": 8}
+    assert data["vendors"] == {"pending": 2, "approved": 6, "needs_changes": 1, "total": 9}
     assert {k: v for k, v in data["bookings"].items() if k != "total"} == {
         "draft": 1,
         "awaiting_vendor_approval": 1,
-        "ready_for_payment": 1,
+        "ready_for_payment": 2,
         "paid": 2,
         "in_progress": 1,
         "completed": 1,

@@ -13,7 +13,8 @@ from disputes.models import Dispute
 from payments.models import LedgerEntry, Payment, Payout
 from strathwell.audit.models import AuditLog
 from templates_app.models import Template
-from vendors.models import Vendor
+from vendors import availability
+from vendors.models import Vendor, VendorDateUnit
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,41 @@ def test_the_demo_world_is_complete_and_consistent():
     for action in ("vendor.approve", "booking.submit", "payout.approve", "dispute.open"):
         assert AuditLog.objects.filter(action=action).exists(), action
     call_command("check_ledger", stdout=io.StringIO())
+
+
+def test_the_demo_has_a_venue_full_on_one_date_to_try_the_409_by_hand(api_client):
+    output = seed()
+    venue = Vendor.objects.get(user__email=f"{demo.FULL_VENUE}@{demo.DEMO_DOMAIN}")
+    full_on = demo.full_venue_date()
+    assert venue.is_approved and availability.full_vendor_ids([venue.pk], full_on)
+    assert list(
+        VendorDateUnit.objects.filter(vendor=venue, date=full_on).values_list("status", flat=True)
+    ) == ["held"]
+    assert VendorDateUnit.objects.filter(vendor=venue, status="blocked").count() == 1
+    assert f"fully booked on {full_on.isoformat()}" in output
+    assert Vendor.objects.get(business_name="Saffron Table Catering").daily_capacity == 3
+    # Every approved line of a live booking holds its unit (the demo went through the flows).
+    live = Booking.objects.exclude(status__in=["draft", "canceled"])
+    approved_lines = sum(b.vendors.filter(status="approved").count() for b in live)
+    assert VendorDateUnit.objects.exclude(status="blocked").count() == approved_lines
+
+    login = api_client.post(
+        "/api/v1/auth/login", {"email": "marcus@strathwell.demo", "password": demo.DEMO_PASSWORD}
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
+    response = api_client.post(
+        "/api/v1/bookings",
+        {
+            "title": "Try the full venue",
+            "event_date": full_on.isoformat(),
+            "guest_count": 40,
+            "vendors": [{"vendor_id": str(venue.pk), "proposed_price_cents": 300_000}],
+        },
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "vendor_unavailable"
+    assert response.json()["error"]["details"]["vendor_ids"] == [str(venue.pk)]
 
 
 def test_demo_users_can_log_in(api_client):

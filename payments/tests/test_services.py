@@ -135,7 +135,7 @@ def test_settings_drive_the_split(settings):
     assert (allocation.fee_cents, allocation.reservation_cents) == (150, 170)
 
 
-def test_locks_booking_then_lines_then_payment():
+def test_locks_booking_then_lines_then_units_then_payment():
     payment = PaymentFactory()
     with CaptureQueriesContext(connection) as queries:
         record_payment_success(payment)
@@ -146,7 +146,12 @@ def test_locks_booking_then_lines_then_payment():
             table = sql.split(" FROM ")[1].split()[0].strip('"')
             if table not in locked_tables:
                 locked_tables.append(table)
-    assert locked_tables[:3] == ["bookings_booking", "bookings_bookingvendor", "payments_payment"]
+    assert locked_tables[:4] == [
+        "bookings_booking",
+        "bookings_bookingvendor",
+        "vendors_vendordateunit",
+        "payments_payment",
+    ]
 
 
 def test_booking_already_paid_by_another_payment_is_refused():

@@ -326,6 +326,8 @@ ACCESS = [
     ("other_vendor", "POST", "/vendor/payouts/{payout}/request", 404, "not_found"),
     ("other_vendor", "GET", "/disputes/{dispute}", 404, "not_found"),
     ("anon", "GET", "/vendors/{pending_vendor}", 404, "not_found"),
+    ("anon", "GET", "/vendors/{pending_vendor}/availability", 404, "not_found"),
+    ("anon", "GET", "/vendors/{random}/availability", 404, "not_found"),
     ("organizer", "GET", "/bookings/{random}", 404, "not_found"),
     # roles
     ("organizer", "GET", "/admin/overview", 403, "permission_denied"),
@@ -333,6 +335,15 @@ ACCESS = [
     ("organizer", "GET", "/vendor/payouts", 403, "permission_denied"),
     ("venue", "POST", "/bookings", 403, "permission_denied"),
     ("venue", "GET", "/templates/{template}", 403, "permission_denied"),
+    # a vendor's own calendar: vendors only
+    ("anon", "GET", "/vendors/me/calendar", 401, "not_authenticated"),
+    ("anon", "POST", "/vendors/me/blocked-dates", 401, "not_authenticated"),
+    ("anon", "DELETE", "/vendors/me/blocked-dates/2030-01-01", 401, "not_authenticated"),
+    ("organizer", "GET", "/vendors/me/calendar", 403, "permission_denied"),
+    ("organizer", "POST", "/vendors/me/blocked-dates", 403, "permission_denied"),
+    ("admin", "DELETE", "/vendors/me/blocked-dates/2030-01-01", 403, "permission_denied"),
+    ("anon", "GET", "/vendors/{vendor}/availability", 200, None),
+    ("venue", "GET", "/vendors/me/calendar", 200, None),
     # the subscription gate: template detail, booking create and submit, payment create
     ("unsubscribed", "GET", "/templates/{template}", 403, "subscription_required"),
     ("unsubscribed", "POST", "/bookings", 403, "subscription_required"),
@@ -463,6 +474,8 @@ INVALID = [
     ),
     ("organizer", "/subscription/start", {"plan": "weekly"}),
     ("admin", "/admin/disputes/{dispute}", {"status": "open"}),
+    ("venue", "/vendors/me/blocked-dates", {"date": "2001-01-01"}),
+    ("venue", "/vendors/me/blocked-dates", {"date": "31/12/2030", "note": "x"}),
 ]
 
 
@@ -576,3 +589,57 @@ def test_read_only_mode_exempts_exactly_the_contract_paths(world, settings):
 def test_schema_paths_have_no_trailing_slash():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert [p for p in schema["paths"] if p.endswith("/")] == []
+
+
+# --- availability (v1.1) -------------------------------------------------------------------------
+
+
+def test_availability_endpoints_shapes_and_conflicts(world):
+    """A vendor blocks a date; its calendar, its public availability and the directory's
+    `available_on` reflect it; a booking naming it on that date is 409 `vendor_unavailable`
+    with the vendor's id; the venue's calendar range is validated."""
+    date = "2999-06-01"
+    vendor_path = f"/vendors/{world.other_vendor.pk}"
+    other = client_for(world.other_vendor.user)
+    blocked = other.post(f"{API}/vendors/me/blocked-dates", {"date": date, "note": "Private"})
+    assert blocked.status_code == 201, blocked.content
+    assert blocked.json() == {"date": date, "status": "blocked", "note": "Private"}
+
+    calendar = other.get(f"{API}/vendors/me/calendar", {"from": date, "to": date})
+    assert calendar.status_code == 200
+    [entry] = calendar.json()
+    assert {"date", "status", "booking_id", "note"} <= set(entry)
+    assert DATE.match(entry["date"]) and entry["status"] == "blocked"
+
+    public = world.call("anon", "GET", vendor_path + "/availability", {"from": date, "to": date})
+    assert public.json() == {
+        "vendor_id": str(world.other_vendor.pk),
+        "unavailable": [date],
+        "from": date,
+        "to": date,
+    }
+    directory = world.call("anon", "GET", "/vendors", {"available_on": date, "page_size": 100})
+    assert str(world.other_vendor.pk) not in {v["id"] for v in directory.json()["results"]}
+    assert directory.json()["count"] == Vendor.objects.approved().count() - 1
+
+    conflict = world.call(
+        "organizer",
+        "POST",
+        "/bookings",
+        {
+            "title": "Summer gala",
+            "event_date": date,
+            "guest_count": 40,
+            "vendors": [{"vendor_id": str(world.other_vendor.pk), "proposed_price_cents": 1000}],
+        },
+        format="json",
+    )
+    assert conflict.status_code == 409 and error_code(conflict) == "vendor_unavailable"
+    assert conflict.json()["error"]["details"]["vendor_ids"] == [str(world.other_vendor.pk)]
+
+    bad_range = world.call(
+        "venue", "GET", "/vendors/me/calendar", {"from": "2030-02-01", "to": "2030-01-01"}
+    )
+    assert bad_range.status_code == 400 and error_code(bad_range) == "validation_error"
+    unblocked = other.delete(f"{API}/vendors/me/blocked-dates/{date}")
+    assert unblocked.status_code == 204

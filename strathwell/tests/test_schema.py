@@ -82,6 +82,8 @@ GET /disputes; GET /disputes/{id}; GET /admin/disputes; PATCH /admin/disputes/{i
 GET /admin/overview; GET /admin/bookings; GET /admin/payments
 POST /admin/bookings/{id}/cancel; POST /admin/bookings/{id}/force-complete
 GET /admin/audit-logs; GET /health; GET /ops/health; POST /ops/seed-demo
+GET /vendors/me/calendar; POST /vendors/me/blocked-dates; DELETE /vendors/me/blocked-dates/{date}
+GET /vendors/{id}/availability
 """
 
 
@@ -103,5 +105,27 @@ def test_schema_describes_every_contract_operation(schema):
         for method, path in (op for op in expected if len(op) == 2)
         if (method, normalize("/api/v1" + path)) not in documented
     ]
-    assert len(expected) >= 60
+    assert len(expected) >= 64
     assert missing == []
+
+
+def test_schema_documents_vendor_unavailable_where_capacity_is_taken_or_checked(schema):
+    """The 409 `vendor_unavailable` is described on every operation that can answer it, and
+    the directory documents `available_on`."""
+    operations = [
+        ("post", "/api/v1/bookings"),
+        ("patch", "/api/v1/bookings/{id}"),
+        ("post", "/api/v1/bookings/{id}/submit"),
+        ("post", "/api/v1/bookings/{id}/vendors"),
+        ("post", "/api/v1/bookings/{id}/vendors/{bv_id}/approve"),
+        ("post", "/api/v1/bookings/{id}/vendors/{bv_id}/accept-counter"),
+        ("post", "/api/v1/vendors/me/blocked-dates"),
+    ]
+    for method, path in operations:
+        conflict = schema["paths"][path][method]["responses"]["409"]
+        assert "vendor_unavailable" in conflict["description"], (method, path)
+    directory = schema["paths"]["/api/v1/vendors"]["get"]["parameters"]
+    assert any(p["name"] == "available_on" for p in directory)
+    for path in ("/api/v1/vendors/me/calendar", "/api/v1/vendors/{id}/availability"):
+        names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
+        assert {"from", "to"} <= names, path

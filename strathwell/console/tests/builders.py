@@ -27,6 +27,7 @@ from strathwell.audit.services import write_audit_log
 from strathwell.uploads.tests.factories import UploadFactory
 from templates_app.tests.factories import TemplateFactory
 from trust.models import ModerationEvent
+from vendors import availability
 from vendors.tests.factories import ServiceVendorFactory, VendorFactory, VenueFactory
 
 MAX_LINES = 10  # vendors per paid booking in the bulk builders (2 payouts each)
@@ -195,6 +196,20 @@ def _idempotency(n):
     )
 
 
+def _date_units(n):
+    """n capacity units: every other one a date a vendor blocked, the others held by a
+    booking's venue line approved through the real transition."""
+    vendor = VendorFactory()
+    start = timezone.localdate() + datetime.timedelta(days=1 + vendor.date_units.count())
+    for i in range(n):
+        if i % 2:
+            availability.block_date(vendor, start + datetime.timedelta(days=i), note="private")
+        else:
+            booking = BookingFactory(status=Booking.Status.AWAITING)
+            line = BookingVendorFactory(booking=booking)
+            line.approve(actor=line.vendor.user)
+
+
 BULK_BUILDERS = {
     # Every other user has a subscription row: the list shows its status without a query each.
     "accounts.user": lambda n: [OrganizerFactory(subscribed=i % 2 == 0) for i in range(n)],
@@ -205,6 +220,7 @@ BULK_BUILDERS = {
     "vendors.vendor": lambda n: VendorFactory.create_batch(n),
     "vendors.venueprofile": lambda n: [VenueFactory() for _ in range(n)],
     "vendors.serviceprofile": lambda n: [ServiceVendorFactory() for _ in range(n)],
+    "vendors.vendordateunit": _date_units,
     "templates_app.template": lambda n: TemplateFactory.create_batch(n),
     "templates_app.templateitem": lambda n: TemplateFactory.create_batch((n + 1) // 2),
     "uploads.upload": lambda n: UploadFactory.create_batch(n),

@@ -36,6 +36,7 @@ PINNED = {
     "vendors.vendor": 8,
     "vendors.venueprofile": 8,
     "vendors.serviceprofile": 9,
+    "vendors.vendordateunit": 7,
     "templates_app.template": 9,
     "templates_app.templateitem": 8,
     "uploads.upload": 8,
