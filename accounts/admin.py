@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 
 from accounts.models import RefreshToken, User
 from strathwell.audit.services import log_admin_action
+from strathwell.console.actions import ActionSkipped, confirm_action
 from strathwell.console.mixins import (
     AuditedAdminMixin,
     ConfirmActionMixin,
@@ -14,6 +15,23 @@ from strathwell.console.mixins import (
     read_only_mode,
     refuse_read_only,
 )
+
+
+def revoke_sessions(user, *, actor, reason: str):
+    """Sign a user out of every API session (all refresh-token families), audited."""
+    with transaction.atomic():
+        live = user.revoke_sessions()
+        if not live:
+            raise ActionSkipped("has no active sessions; nothing to revoke.")
+        log_admin_action(
+            actor=actor,
+            action="admin.user.revoke_sessions",
+            target=user,
+            before={"active_sessions": live},
+            after={"active_sessions": 0},
+            reason=reason,
+        )
+    return user
 
 
 @admin.register(User)
@@ -69,6 +87,21 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
     )
     filter_horizontal = ("groups",)
     audit_related = ("groups",)
+    actions = [
+        confirm_action(
+            name="revoke_sessions",
+            operation="user.revoke_sessions",
+            label="Sign out of every session",
+            verb="sign out",
+            done="Signed out",
+            perform=revoke_sessions,
+            state_field=None,
+            effect="Every API session (refresh token) of each user is revoked: their apps must "
+            "sign in again. Access tokens already issued stop working when they expire "
+            "(ACCESS_TOKEN_EXPIRE_MINUTES). Use it for a lost device or a suspected theft; "
+            "setting a new password does it too.",
+        ),
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -89,7 +122,7 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
                         action=self.audit_action("set_password"),
                         target=user,
                         before=None,
-                        after={"password": "changed"},
+                        after={"password": "changed", "sessions": "revoked"},
                     )
         return response
 

@@ -30,6 +30,12 @@ def counts():
     }
 
 
+@pytest.fixture(autouse=True)
+def _demo_ops(settings):
+    """The command refuses without the flag (see test_seed_demo_command_refuses_...)."""
+    settings.ENABLE_DEMO_OPS = True
+
+
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -125,3 +131,26 @@ def test_api_is_admin_only_and_blocked_in_read_only_mode(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "read_only_mode"
     assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("demo_ops", "app_env"), [(False, "local"), (False, "staging"), (True, "prod")]
+)
+def test_seed_demo_command_refuses_without_the_flag_or_in_prod(settings, demo_ops, app_env):
+    """It creates a superuser whose password is published in the README."""
+    from django.core.management.base import CommandError
+
+    settings.ENABLE_DEMO_OPS = demo_ops
+    settings.APP_ENV = app_env
+    with pytest.raises(CommandError, match="published password"):
+        seed()
+    assert not User.objects.exists()
+
+
+def test_seed_demo_command_refuses_in_read_only_mode(settings):
+    from django.core.management.base import CommandError
+
+    settings.READ_ONLY_MODE = True
+    with pytest.raises(CommandError, match="READ_ONLY_MODE"):
+        seed()
+    assert not User.objects.exists()

@@ -20,6 +20,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STRIPE_SECRET_KEY = "sk_test_strathwell"
 STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
 ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
+# Staff TOTP is off for the suite; the tests of the console and API login turn it on.
+STAFF_OTP_REQUIRED = False
 MEDIA_ROOT = "/tmp/strathwell-test-media"
 # Static files come from the app finders in tests (no collectstatic run).
 WHITENOISE_AUTOREFRESH = True

@@ -19,11 +19,12 @@ import requests
 from botocore.config import Config
 
 from strathwell.uploads.models import Upload
+from strathwell.uploads.tests.factories import image_bytes
 from vendors.tests.factories import VenueFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.e2e]
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 300
+PNG = image_bytes("PNG", (14, 9))
 
 
 @pytest.fixture
