@@ -311,6 +311,7 @@ def test_contract_filters_narrow_the_list(world, who, path, hit, miss):
 # (who, method, path, status, code)
 ACCESS = [
     ("anon", "GET", "/auth/me", 401, "not_authenticated"),
+    ("anon", "POST", "/auth/password", 401, "not_authenticated"),
     ("anon", "GET", "/bookings", 401, "not_authenticated"),
     ("anon", "GET", "/templates/{template}", 401, "not_authenticated"),
     ("anon", "GET", "/admin/overview", 401, "not_authenticated"),
@@ -462,6 +463,7 @@ INVALID = [
         {"filename": "a.exe", "content_type": "x/y", "size_bytes": 1},
     ),
     ("organizer", "/subscription/start", {"plan": "weekly"}),
+    ("organizer", "/auth/password", {"current_password": "", "new_password": "x"}),
     ("admin", "/admin/disputes/{dispute}", {"status": "open"}),
 ]
 
