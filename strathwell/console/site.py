@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from strathwell.audit.services import log_admin_action
@@ -123,7 +124,8 @@ class StrathwellAdminSite(admin.AdminSite):
         return super().has_permission(request) and session_is_verified(request)
 
     def get_urls(self):
-        setup = csrf_protect(lambda request: otp_setup_view(self, request))
+        # Never cached: the page shows a secret key.
+        setup = never_cache(csrf_protect(lambda request: otp_setup_view(self, request)))
         return [path("otp/setup/", setup, name="otp_setup"), *super().get_urls()]
 
     def login(self, request, extra_context=None):
