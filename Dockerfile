@@ -1,17 +1,21 @@
 FROM python:3.11-slim
 
+# The image is a production image: every guard of strathwell/settings/prod_checks.py applies
+# unless the deployment says otherwise (APP_ENV=staging); it refuses to start without its secrets.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=strathwell.settings
+    DJANGO_SETTINGS_MODULE=strathwell.settings \
+    APP_ENV=prod
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Exactly the locked, hash-checked dependency tree (`make lock`).
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
 COPY . .
-# collectstatic needs settings to load; these throwaway values are only for the build step.
-RUN APP_ENV=build DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
+# collectstatic only needs settings to load: the development settings, for this step only.
+RUN APP_ENV=local python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 10001 --home /app strathwell && chown -R strathwell /app
 USER strathwell

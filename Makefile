@@ -8,17 +8,31 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/strathwell)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format migrate check-migrations schema bench clean
+.PHONY: install lock audit run test lint format migrate check-migrations schema bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON_BIN) -m venv $(VENV)
 
-$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-dev.txt
+# Installs the hash-pinned lock (every transitive dependency, with hashes), after checking
+# that it was generated from the current requirements*.txt.
+$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-dev.txt requirements.lock requirements-dev.lock
+	$(PY) scripts/check_lock.py
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+# After editing requirements.txt / requirements-dev.txt: regenerate the lock files (pip-tools,
+# from PyPI) and commit them with the change.
+lock: $(VENV)/bin/python
+	$(PIP) install --quiet pip-tools==7.6.2
+	PYTHON=$(PY) scripts/lock.sh
+
+# Known vulnerabilities in the locked dependencies (pip-audit, OSV database); skipped with a
+# message when the database is not reachable.
+audit: install
+	PYTHON=$(PY) scripts/audit_deps.sh
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -71,6 +71,23 @@ def _cancel_subscription_now(user, *, actor, reason):
     return billing.cancel_subscription(user, actor=actor, immediately=True, reason=reason)
 
 
+def revoke_sessions(user, *, actor, reason: str):
+    """Sign a user out of every API session (all refresh-token families), audited."""
+    with transaction.atomic():
+        live = user.revoke_sessions()
+        if not live:
+            raise ActionSkipped("has no active sessions; nothing to revoke.")
+        log_admin_action(
+            actor=actor,
+            action="admin.user.revoke_sessions",
+            target=user,
+            before={"active_sessions": live},
+            after={"active_sessions": 0},
+            reason=reason,
+        )
+    return user
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
     """Staff edit names, roles and access; subscription state is only changed by its methods.
@@ -102,6 +119,7 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
     actions = [
         confirm_action(
             name="grant_complimentary_subscription",
+            operation="subscription.grant_complimentary",
             label="Grant complimentary subscription",
             verb="grant a complimentary subscription to",
             done="Granted a complimentary subscription to",
@@ -115,6 +133,7 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
         ),
         confirm_action(
             name="cancel_subscription_now",
+            operation="subscription.cancel_now",
             label="Cancel subscription now",
             verb="cancel the subscription of",
             done="Canceled the subscription of",
@@ -140,6 +159,21 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
     )
     filter_horizontal = ("groups",)
     audit_related = ("groups",)
+    actions = [
+        confirm_action(
+            name="revoke_sessions",
+            operation="user.revoke_sessions",
+            label="Sign out of every session",
+            verb="sign out",
+            done="Signed out",
+            perform=revoke_sessions,
+            state_field=None,
+            effect="Every API session (refresh token) of each user is revoked: their apps must "
+            "sign in again. Access tokens already issued stop working when they expire "
+            "(ACCESS_TOKEN_EXPIRE_MINUTES). Use it for a lost device or a suspected theft; "
+            "setting a new password does it too.",
+        ),
+    ]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -165,7 +199,7 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
                         action=self.audit_action("set_password"),
                         target=user,
                         before=None,
-                        after={"password": "changed"},
+                        after={"password": "changed", "sessions": "revoked"},
                     )
         return response
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -64,8 +64,30 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
     def save(self, *args, **kwargs):
+        """Saves the user; a new password (`set_password`, by any path: the API, the console,
+        `manage.py changepassword`) also revokes every session (refresh-token family) of the
+        user, in the same transaction. Django's own hash upgrades at login do not count."""
         self.email = (self.email or "").strip().lower()
-        super().save(*args, **kwargs)
+        if self._password is None or self._state.adding:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.revoke_sessions()
+
+    def revoke_sessions(self) -> int:
+        """Revoke every refresh token of the user not yet revoked; returns how many sessions
+        (families) were still usable. Access tokens already issued die with their 15 minutes,
+        or at once when the password changed (their password fingerprint no longer matches)."""
+        now = timezone.now()
+        tokens = RefreshToken.objects.filter(user_id=self.pk, revoked_at__isnull=True)
+        live = (
+            tokens.filter(spent_at__isnull=True, expires_at__gt=now)
+            .values("family")
+            .distinct()
+            .count()
+        )
+        tokens.update(revoked_at=now)
+        return live
 
     @property
     def is_admin(self) -> bool:
@@ -97,13 +119,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class RefreshToken(models.Model):
     """One issued refresh token. Tokens of one login share a `family`; rotation spends the
-    presented token and issues the next in the family; presenting a spent one revokes it all."""
+    presented token and issues the next in the family; presenting a spent one revokes it all.
+    A family ends at `family_expires_at` (`REFRESH_FAMILY_MAX_DAYS` after the login) however
+    often it is rotated: no token of it expires later."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
     family = models.UUIDField(db_index=True)
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
+    family_expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     spent_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -112,7 +137,8 @@ class RefreshToken(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.user_id}:{self.jti}"
+        # Never the jti: it names the token as well as the token itself for a replay.
+        return f"Refresh token of {self.user_id} (session {self.family})"
 
     @property
     def is_usable(self) -> bool:

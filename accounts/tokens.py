@@ -1,33 +1,49 @@
-"""Sessions: short-lived JWT access tokens (simplejwt) and persisted, rotating refresh tokens.
+"""Sessions: short-lived JWT access tokens and persisted, rotating refresh tokens.
 
-Every refresh token is a simplejwt RefreshToken (signed, with `jti` and `exp`) *and* a
-`RefreshToken` row. Rotation spends the presented row and issues the next token of the same
-family under a row lock; presenting a spent token again is treated as theft: the whole family is
-revoked and the caller gets 401 `token_reused`.
+Every refresh token is a signed JWT (`strathwell.api.jwt`: `kid`, `iss`, `aud`, `jti`, `exp`)
+*and* a `RefreshToken` row. Rotation spends the presented row and issues the next token of the
+same family under a row lock; presenting a spent token again is treated as theft: the whole
+family is revoked and the caller gets 401 `token_reused`.
+
+A family (one login) ends `REFRESH_FAMILY_MAX_DAYS` after the login, however often it is
+rotated. Both token kinds carry the user's password fingerprint: after a password change the
+user's families are revoked (`User.save`) and the access tokens already out are refused.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken as JWTRefreshToken
 
 from accounts.models import RefreshToken, User
 from strathwell.api.exceptions import TokenInvalid, TokenReused
+from strathwell.api.jwt import PASSWORD_CLAIM, password_fingerprint
+from strathwell.api.jwt import RefreshToken as JWTRefreshToken
 
 
-def issue_tokens(user: User, *, family: uuid.UUID | None = None) -> dict:
-    """Mint an access token and a refresh token (persisted) for user, in `family` or a new one."""
+def issue_tokens(
+    user: User, *, family: uuid.UUID | None = None, family_expires_at: datetime | None = None
+) -> dict:
+    """Mint an access token and a refresh token (persisted) for user, in `family` (ending at
+    `family_expires_at`) or in a new family."""
     refresh = JWTRefreshToken.for_user(user)
-    family = family or uuid.uuid4()
+    now = timezone.now()
+    if family is None:
+        family = uuid.uuid4()
+        family_expires_at = now + timedelta(days=settings.REFRESH_FAMILY_MAX_DAYS)
+    expires_at = min(datetime.fromtimestamp(refresh["exp"], tz=UTC), family_expires_at)
+    refresh["exp"] = int(expires_at.timestamp())
     refresh["fam"] = str(family)
+    refresh[PASSWORD_CLAIM] = password_fingerprint(user)
     RefreshToken.objects.create(
         user=user,
         family=family,
         jti=refresh["jti"],
         expires_at=datetime.fromtimestamp(refresh["exp"], tz=UTC),
+        family_expires_at=family_expires_at,
     )
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
@@ -69,7 +85,9 @@ def rotate_refresh_token(raw: str) -> dict:
         else:
             row.spent_at = timezone.now()
             row.save(update_fields=["spent_at"])
-            tokens = issue_tokens(row.user, family=row.family)
+            tokens = issue_tokens(
+                row.user, family=row.family, family_expires_at=row.family_expires_at
+            )
     if reused:  # raised after commit: the revocation must stick
         raise TokenReused()
     return tokens

@@ -2,6 +2,7 @@ import hmac
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,14 +14,16 @@ from rest_framework.views import APIView
 from accounts import billing
 from accounts import serializers as s
 from accounts.models import User
-from accounts.signals import user_bootstrapped
+from accounts.signals import password_changed, user_bootstrapped
 from accounts.tokens import issue_tokens, revoke_refresh_token, rotate_refresh_token
-from strathwell.api.exceptions import InvalidCredentials
+from strathwell import staff_auth
+from strathwell.api.exceptions import InvalidCredentials, InvalidOTP, OTPRequired, OTPSetupRequired
 from strathwell.api.permissions import IsOrganizer
 from strathwell.api.schema import ErrorEnvelopeSerializer
-from strathwell.api.throttling import AuthRateThrottle
+from strathwell.api.throttling import AuthRateThrottle, UserRateThrottle
 from strathwell.audit.services import snapshot
-from strathwell.exceptions import AlreadyExists
+from strathwell.db import advisory_xact_lock
+from strathwell.exceptions import AccountLocked, AlreadyExists
 
 
 def _create_user(data: dict, **extra) -> User:
@@ -33,6 +36,33 @@ def _create_user(data: dict, **extra) -> User:
             )
     except IntegrityError as exc:  # a concurrent signup won the race for this email
         raise AlreadyExists("An account with this email already exists.") from exc
+
+
+def check_password(request, email: str, password: str) -> User | None:
+    """The user these credentials sign in, or None. Goes through `authenticate` with the
+    HttpRequest, so the login lockout (django-axes) counts failures and refuses a locked-out
+    email + client IP (AccountLocked, 429) before the password is checked."""
+    http_request = request._request
+    user = authenticate(http_request, username=email.strip().lower(), password=password)
+    if user is None and getattr(http_request, "axes_locked_out", False):
+        minutes = staff_auth.lockout_minutes()
+        raise AccountLocked(
+            f"Too many failed logins: try again in {minutes} minutes.",
+            details={"retry_after_seconds": minutes * 60},
+        )
+    return user
+
+
+def check_second_factor(user: User, code: str | None) -> None:
+    """Staff who must use an authenticator (STAFF_OTP_REQUIRED) sign in with its code."""
+    if not staff_auth.otp_required_for(user):
+        return
+    if not staff_auth.has_authenticator(user):
+        raise OTPSetupRequired()
+    if not code:
+        raise OTPRequired()
+    if staff_auth.verify_code(user, code) is None:
+        raise InvalidOTP()
 
 
 class AuthView(APIView):
@@ -59,18 +89,28 @@ class SignupView(AuthView):
 
 class LoginView(AuthView):
     @extend_schema(
-        request=s.LoginSerializer, responses={200: s.AuthResultSerializer}, tags=["auth"]
+        request=s.LoginSerializer,
+        responses={
+            200: s.AuthResultSerializer,
+            401: OpenApiResponse(description="invalid_credentials / otp_required / invalid_otp"),
+            403: OpenApiResponse(description="otp_setup_required (staff without authenticator)"),
+            429: OpenApiResponse(description="account_locked (too many failures) / throttled"),
+        },
+        tags=["auth"],
+        description="Staff (when STAFF_OTP_REQUIRED) also send `otp_token`. "
+        "After LOGIN_FAILURE_LIMIT wrong passwords for one email from one client, that pair "
+        "is locked out for LOGIN_LOCKOUT_MINUTES (429 `account_locked`).",
     )
     def post(self, request):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=serializer.validated_data["email"].strip().lower(),
-            password=serializer.validated_data["password"],
-        )
+        data = serializer.validated_data
+        user = check_password(request, data["email"], data["password"])
         if user is None:
             raise InvalidCredentials()
+        check_second_factor(user, data.get("otp_token"))
+        # A completed login: resets the lockout count, records last_login.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
         return Response({"user": s.UserSerializer(user).data, **issue_tokens(user)})
 
 
@@ -96,6 +136,45 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PasswordChangeView(APIView):
+    """Change one's own password: every session of the user is revoked (all refresh-token
+    families; access tokens already issued stop working at once) and a new session is
+    returned for the caller."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [AuthRateThrottle, UserRateThrottle]
+
+    @extend_schema(
+        request=s.PasswordChangeSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            429: OpenApiResponse(description="account_locked (too many wrong passwords)"),
+        },
+        tags=["auth"],
+    )
+    def post(self, request):
+        serializer = s.PasswordChangeSerializer(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = check_password(request, request.user.email, data["current_password"])
+        if user is None or user.pk != request.user.pk:
+            raise ValidationError({"current_password": ["The current password is not correct."]})
+        with transaction.atomic():
+            user.set_password(data["new_password"])
+            user.save(update_fields=["password"])  # revokes every session (User.save)
+            password_changed.send(
+                sender=User,
+                actor=user,
+                action="auth.password_change",
+                target=user,
+                before=None,
+                after={"password": "changed", "sessions": "revoked"},
+                reason="",
+            )
+            tokens = issue_tokens(user)
+        return Response(tokens)
+
+
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -104,15 +183,24 @@ class MeView(APIView):
         return Response(s.UserSerializer(request.user).data)
 
 
+def _bootstrap_closed() -> bool:
+    """The token makes the first superuser only (unless ADMIN_BOOTSTRAP_ALLOW_MORE)."""
+    return (
+        not settings.ADMIN_BOOTSTRAP_ALLOW_MORE and User.objects.filter(is_superuser=True).exists()
+    )
+
+
 class AdminBootstrapView(AuthView):
-    """Create an admin with the operator's bootstrap token (constant-time compare, audited)."""
+    """Create the first admin with the operator's bootstrap token (constant-time compare,
+    audited). Once a superuser exists the endpoint is gone (404), unless
+    ADMIN_BOOTSTRAP_ALLOW_MORE=true: a leaked token cannot mint more admins."""
 
     @extend_schema(
         request=s.AdminBootstrapSerializer, responses={201: s.UserSerializer}, tags=["auth"]
     )
     def post(self, request):
         expected = settings.ADMIN_BOOTSTRAP_TOKEN
-        if not expected:
+        if not expected or _bootstrap_closed():
             raise NotFound()
         presented = request.headers.get("X-Admin-Bootstrap-Token", "")
         if not hmac.compare_digest(presented.encode(), expected.encode()):
@@ -120,6 +208,10 @@ class AdminBootstrapView(AuthView):
         serializer = s.AdminBootstrapSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
+            # Two concurrent bootstraps queue here; the second finds the first's superuser.
+            advisory_xact_lock("strathwell.accounts.admin_bootstrap")
+            if _bootstrap_closed():
+                raise NotFound()
             user = _create_user(
                 serializer.validated_data, role=User.Role.ADMIN, is_staff=True, is_superuser=True
             )

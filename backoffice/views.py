@@ -30,6 +30,7 @@ UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA
 
 class AdminOverviewView(APIView):
     permission_classes = [IsAdmin]
+    staff_operations = {"get": "overview.view"}
 
     @extend_schema(responses={200: s.AdminOverviewSerializer}, tags=["admin"])
     def get(self, request):
@@ -77,6 +78,12 @@ class AdminBookingViewSet(
     audited through the booking's own transition signal)."""
 
     permission_classes = [IsAdmin]
+    staff_operations = {
+        "list": "booking.view",
+        "retrieve": "booking.view",
+        "cancel": "booking.cancel",
+        "force_complete": "booking.force_complete",
+    }
     serializer_class = BookingSerializer
     filterset_class = AdminBookingFilter
     lookup_value_regex = UUID_RE
@@ -125,6 +132,7 @@ class AdminPaymentViewSet(viewsets.ReadOnlyModelViewSet):
     PaymentIntent's client_secret)."""
 
     permission_classes = [IsAdmin]
+    staff_operations = {"list": "payment.view", "retrieve": "payment.view"}
     serializer_class = PaymentSerializer
     filterset_class = AdminPaymentFilter
     queryset = Payment.objects.order_by("-created_at", "id")
@@ -155,6 +163,7 @@ class AuditLogFilter(django_filters.FilterSet):
 )
 class AdminAuditLogViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAdmin]
+    staff_operations = {"list": "audit_log.view", "retrieve": "audit_log.view"}
     serializer_class = s.AuditLogSerializer
     filterset_class = AuditLogFilter
     queryset = AuditLog.objects.order_by("-created_at", "-id")
@@ -165,6 +174,7 @@ class AdminAuditLogViewSet(viewsets.ReadOnlyModelViewSet):
 
 class OpsHealthView(APIView):
     permission_classes = [IsAdmin]
+    staff_operations = {"get": "ops.health"}
 
     @extend_schema(responses={200: s.OpsHealthSerializer}, tags=["ops"])
     def get(self, request):
@@ -175,6 +185,7 @@ class OpsHealthView(APIView):
 
 class SeedDemoView(APIView):
     permission_classes = [IsAdmin]
+    staff_operations = {"post": "ops.seed_demo"}
 
     @extend_schema(
         request=None,

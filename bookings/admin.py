@@ -69,6 +69,7 @@ class BookingAdmin(ReadOnlyModelAdmin):
     actions = [
         confirm_action(
             name="cancel_bookings",
+            operation="booking.cancel",
             label="Cancel booking (staff)",
             verb="cancel",
             done="Canceled",
@@ -81,6 +82,7 @@ class BookingAdmin(ReadOnlyModelAdmin):
         ),
         confirm_action(
             name="force_complete_bookings",
+            operation="booking.force_complete",
             label="Force-complete booking",
             verb="force-complete",
             done="Force-completed",

@@ -71,6 +71,10 @@ def _raise_if_invalid(errors: dict[str, list[str]]) -> None:
         raise DomainValidationError(f"{field}: {messages[0]}", details=errors)
 
 
+# Vendors on one booking, at most: bounds the work of every booking-wide transition.
+MAX_BOOKING_VENDORS = 20
+
+
 def _is_admin(actor) -> bool:
     return bool(actor is not None and getattr(actor, "is_admin", False))
 
@@ -465,6 +469,10 @@ class Booking(Transitions, models.Model):
                     details={"vendor_id": ["This vendor is not approved."]},
                 )
             lines = locked._lines()
+            if len(lines) >= MAX_BOOKING_VENDORS:
+                errors.setdefault("vendor_id", []).append(
+                    f"A booking has at most {MAX_BOOKING_VENDORS} vendors."
+                )
             if any(line.vendor_id == vendor.pk for line in lines):
                 errors.setdefault("vendor_id", []).append("This vendor is already on the booking.")
             if vendor.vendor_type == vendor.VendorType.VENUE:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bookings.models import MAX_PRICE_CENTS, Booking, BookingVendor
+from bookings.models import MAX_BOOKING_VENDORS, MAX_PRICE_CENTS, Booking, BookingVendor
 from templates_app.models import Template
 from vendors.models import Vendor
 
@@ -130,7 +130,9 @@ class BookingCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
     )
-    vendors = VendorLineInputSerializer(many=True, allow_empty=False)
+    vendors = VendorLineInputSerializer(
+        many=True, allow_empty=False, max_length=MAX_BOOKING_VENDORS
+    )
 
     def validate_event_date(self, value):
         return _check_future(value)

@@ -26,7 +26,7 @@ from bookings import serializers as s
 from bookings.filters import BookingFilter
 from bookings.models import Booking, BookingVendor
 from payments import services as money
-from strathwell.api.permissions import HasActiveSubscription, IsOrganizer
+from strathwell.api.permissions import HasActiveSubscription, IsOrganizer, staff_can
 from strathwell.exceptions import DomainPermissionDenied
 from trust.services import screen_booking_text
 from vendors.models import Vendor
@@ -93,7 +93,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
         user = self.request.user
-        if user.is_admin:
+        if staff_can(user, "booking.view"):
             return queryset
         if user.is_organizer:
             return queryset.filter(organizer=user)

@@ -35,6 +35,7 @@ class DisputeAdmin(ReadOnlyModelAdmin):
     actions = [
         confirm_action(
             name="change_dispute_status",
+            operation="dispute.decide",
             label="Change dispute status",
             verb="change the status of",
             done="Updated",

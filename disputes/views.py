@@ -106,6 +106,11 @@ class AdminDisputeViewSet(
     audited."""
 
     permission_classes = [IsAdmin]
+    staff_operations = {
+        "list": "dispute.view",
+        "retrieve": "dispute.view",
+        "partial_update": "dispute.decide",
+    }
     serializer_class = s.DisputeSerializer
     queryset = Dispute.objects.order_by("-created_at", "id")
     filterset_class = DisputeFilter

@@ -84,6 +84,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
     actions = [
         confirm_action(
             name="approve_payouts",
+            operation="payout.approve",
             label="Approve payout",
             verb="approve",
             done="Approved",
@@ -94,6 +95,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         ),
         confirm_action(
             name="hold_payouts",
+            operation="payout.hold",
             label="Hold payout",
             verb="hold",
             done="Held",
@@ -103,6 +105,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         ),
         confirm_action(
             name="release_payouts",
+            operation="payout.release",
             label="Release held payout",
             verb="release",
             done="Released",
@@ -112,6 +115,7 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         ),
         confirm_action(
             name="reverse_payouts",
+            operation="payout.reverse",
             label="Reverse payout",
             verb="reverse",
             done="Reversed",
@@ -258,6 +262,7 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     actions = [
         confirm_action(
             name="replay_webhook_events",
+            operation="webhook_event.replay",
             label="Replay webhook event",
             verb="replay",
             done="Replayed",

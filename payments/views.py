@@ -26,6 +26,7 @@ from strathwell.api.permissions import (
     IsOrganizer,
     IsVendorUser,
     require_confirmation,
+    staff_can,
 )
 from strathwell.api.schema import CONFIRM_HEADER
 
@@ -64,7 +65,7 @@ class BookingPaymentsView(GenericAPIView):
     def _booking(self, booking_id):
         user = self.request.user
         bookings = _bookings()
-        if not (user.is_admin and self.request.method == "GET"):
+        if not (self.request.method == "GET" and staff_can(user, "payment.view")):
             bookings = bookings.filter(organizer=user)
         return get_object_or_404(bookings, pk=booking_id)
 
@@ -115,7 +116,7 @@ class PaymentDetailView(APIView):
     @extend_schema(responses={200: s.PaymentSerializer}, tags=["payments"])
     def get(self, request, pk):
         payments = Payment.objects.all()
-        if not request.user.is_admin:
+        if not staff_can(request.user, "payment.view"):
             payments = payments.filter(booking__organizer=request.user)
         payment = get_object_or_404(payments, pk=pk)
         context = {"staff": request.user.is_admin}
@@ -138,7 +139,9 @@ class StripeWebhookView(APIView):
         ],
         responses={
             200: s.WebhookAckSerializer,
-            400: OpenApiResponse(description="invalid_signature / invalid_payload"),
+            400: OpenApiResponse(
+                description="invalid_signature / invalid_payload / livemode_mismatch (recorded)"
+            ),
             500: OpenApiResponse(description="processing failed; Stripe retries"),
         },
         tags=["payments"],
@@ -147,6 +150,7 @@ class StripeWebhookView(APIView):
     def post(self, request):
         data = webhooks.verify(request.body, request.headers.get("Stripe-Signature"))
         event = webhooks.record_event(data)
+        webhooks.refuse_other_mode(event)
         result = webhooks.process_event(event.pk)
         if result.failed:
             return Response(
@@ -212,6 +216,14 @@ class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     serializer_class = s.PayoutSerializer
     permission_classes = [IsAdmin]
+    staff_operations = {
+        "list": "payout.view",
+        "retrieve": "payout.view",
+        "approve": "payout.approve",
+        "hold": "payout.hold",
+        "reverse": "payout.reverse",
+        "release": "payout.release",
+    }
     queryset = Payout.objects.order_by("-created_at", "id")
     filterset_class = PayoutFilter
 
@@ -277,5 +289,6 @@ class AdminWebhookEventViewSet(
 
     serializer_class = s.WebhookEventSerializer
     permission_classes = [IsAdmin]
+    staff_operations = {"list": "webhook_event.view", "retrieve": "webhook_event.view"}
     queryset = WebhookEvent.objects.order_by("-received_at", "-id")
     filterset_fields = ["outcome", "type", "stripe_event_id"]

@@ -7,7 +7,9 @@ Flow of one delivery (`POST /api/v1/webhooks/stripe`):
    missing signature → 400 `invalid_signature`; not JSON / not an event → 400 `invalid_payload`.
    Nothing is recorded for a delivery that fails verification.
 2. `record_event()` — one `WebhookEvent` row per Stripe event id (the unique constraint decides
-   between racing copies).
+   between racing copies). `refuse_other_mode()` — an event whose `livemode` is not the mode of
+   `STRIPE_SECRET_KEY` (a test event reaching a live deployment, or the reverse) is kept as a
+   `mismatch` and answered 400 `livemode_mismatch`; it never moves money.
 3. `process_event()` — locks that row; an event with a final outcome is a duplicate (200, no
    effect). Otherwise the handler runs inside a savepoint: an exception rolls its effects back,
    the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
@@ -61,6 +63,12 @@ class InvalidPayload(DomainError):
     status_code = 400
     code = "invalid_payload"
     default_message = "The webhook body is not a Stripe event."
+
+
+class LivemodeMismatch(DomainError):
+    status_code = 400
+    code = "livemode_mismatch"
+    default_message = "The event's livemode does not match this server's Stripe key."
 
 
 class WebhookNotConfigured(DomainError):
@@ -130,6 +138,34 @@ def record_event(data: dict) -> WebhookEvent:
     return event
 
 
+def key_is_live() -> bool:
+    """Whether STRIPE_SECRET_KEY is a live-mode key (sk_live_…, or a restricted rk_live_…)."""
+    return settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+
+
+def _mode_problem(event: WebhookEvent) -> str | None:
+    if event.livemode == key_is_live():
+        return None
+    event_mode, key_mode = ("live", "test") if event.livemode else ("test", "live")
+    return f"a {event_mode}-mode event reached a server with a {key_mode}-mode key; not applied"
+
+
+def refuse_other_mode(event: WebhookEvent) -> None:
+    """Record an event of the other Stripe mode as a mismatch and refuse it (LivemodeMismatch)."""
+    problem = _mode_problem(event)
+    if problem is None:
+        return
+    logger.warning("Stripe event %s refused: %s", event.stripe_event_id, problem)
+    WebhookEvent.objects.filter(pk=event.pk).exclude(outcome__in=FINAL_OUTCOMES).update(
+        outcome=Outcome.MISMATCH, error=problem, processed_at=timezone.now()
+    )
+    raise LivemodeMismatch(
+        f"The event's livemode is {str(event.livemode).lower()}, but this server uses a "
+        f"{'live' if key_is_live() else 'test'}-mode key: it was recorded and not applied.",
+        details={"event_id": event.stripe_event_id},
+    )
+
+
 # --- 3. process ------------------------------------------------------------------------------
 
 
@@ -164,6 +200,9 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
 
 def _dispatch(event: WebhookEvent) -> tuple[str, str]:
     """Apply one event. Returns (outcome, note); raises only for unexpected failures."""
+    problem = _mode_problem(event)
+    if problem:  # a replay of a refused event: still never applied
+        return Outcome.MISMATCH, problem
     routed = ROUTED_HANDLERS.get(event.type)
     if routed is not None:
         outcome, note = routed(event.payload)

@@ -74,7 +74,9 @@ def main() -> int:
     try:
         if stripe_server and env.get("SUBSCRIPTION_PROVIDER", "stripe") == "stripe":
             env.update(stripe_setup(env))  # the subscription product and plans, once
-        manage("seed_demo", env=env)
+        # Only this command gets the demo flag: it is refused without it (the demo admin's
+        # password is published), and the server itself keeps POST /ops/seed-demo off.
+        manage("seed_demo", env={**env, "ENABLE_DEMO_OPS": "true"})
         print(
             f"\nStrathwell API on http://{args.host}:{args.port}/api/v1/  "
             f"(docs: /api/docs/, admin: /admin/)"

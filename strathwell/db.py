@@ -35,3 +35,15 @@ def append_only_trigger(table: str) -> migrations.RunPython:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table};")
 
     return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+def advisory_xact_lock(name: str) -> None:
+    """Hold a PostgreSQL advisory lock named `name` until the current transaction ends: for
+    "check that nothing exists, then create it" flows with no row to lock. Call it inside
+    `transaction.atomic()`. A no-op on other databases (SQLite serializes writers anyway)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])

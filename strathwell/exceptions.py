@@ -76,6 +76,20 @@ class SubscriptionRequired(DomainPermissionDenied):
     default_message = "An active subscription is required."
 
 
+class AccountLocked(DomainError):
+    """Too many failed logins for this email from this client (django-axes lockout)."""
+
+    status_code = 429
+    code = "account_locked"
+    default_message = "Too many failed logins: try again later."
+
+
+class UploadQuotaExceeded(DomainError):
+    status_code = 409
+    code = "upload_quota_exceeded"
+    default_message = "Your upload quota is used up."
+
+
 class DomainValidationError(DomainError):
     """Field-level validation refusal from a model method: details = {field: [messages]}."""
 

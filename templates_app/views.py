@@ -5,7 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from strathwell.api.permissions import HasActiveSubscription, IsAdmin, IsOrganizer
+from strathwell.api.permissions import HasActiveSubscription, IsAdmin, IsOrganizer, staff_can
 from templates_app import serializers as s
 from templates_app import services
 from templates_app.models import Template, TemplateItem
@@ -61,7 +61,7 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         queryset = Template.objects.with_estimated_total()
         user = self.request.user
-        if self.action == "list" or not (user.is_authenticated and user.is_admin):
+        if self.action == "list" or not staff_can(user, "template.view"):
             queryset = queryset.published()
         if self.action == "list":
             return queryset.defer("description")
@@ -87,6 +87,13 @@ class AdminTemplateViewSet(viewsets.ModelViewSet):
     """Staff authoring: every create, update and delete is audited with before/after."""
 
     permission_classes = [IsAdmin]
+    staff_operations = {
+        "list": "template.view",
+        "retrieve": "template.view",
+        "create": "template.add",
+        "partial_update": "template.change",
+        "destroy": "template.delete",
+    }
     serializer_class = s.AdminTemplateSerializer
     filterset_class = AdminTemplateFilter
     lookup_value_converter = "uuid"

@@ -9,15 +9,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from strathwell.api.permissions import IsAdmin
+from strathwell.api.throttling import ModerationRateThrottle, UserRateThrottle
 from trust import serializers as s
 from trust.models import ModerationEvent
 from trust.services import record_screening
 
 
 class ModerationEventCreateView(APIView):
-    """Screen a piece of text and log the result (masked excerpt only)."""
+    """Screen a piece of text and log the result (masked excerpt only). Its own, tighter
+    throttle (THROTTLE_MODERATION_RATE): screening costs grow with the text."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, ModerationRateThrottle]
 
     @extend_schema(
         request=s.ModerationEventCreateSerializer,
@@ -53,6 +56,7 @@ class ModerationEventFilter(django_filters.FilterSet):
 )
 class AdminModerationEventViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAdmin]
+    staff_operations = {"list": "moderation_event.view", "retrieve": "moderation_event.view"}
     serializer_class = s.AdminModerationEventSerializer
     queryset = ModerationEvent.objects.order_by("-created_at", "id")
     filterset_class = ModerationEventFilter

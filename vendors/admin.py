@@ -95,6 +95,7 @@ class VendorAdmin(AuditedModelAdmin):
     actions = [
         confirm_action(
             name="approve_vendors",
+            operation="vendor.approve",
             label="Approve vendor",
             verb="approve",
             done="Approved",
@@ -107,6 +108,7 @@ class VendorAdmin(AuditedModelAdmin):
         ),
         confirm_action(
             name="request_vendor_changes",
+            operation="vendor.request_changes",
             label="Ask vendor for changes (needs changes)",
             verb="ask for changes to",
             done="Asked for changes to",

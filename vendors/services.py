@@ -4,7 +4,7 @@ the audit trail. Verification transitions themselves are model methods on `Vendo
 from django.db import IntegrityError, transaction
 
 from strathwell.exceptions import AlreadyExists
-from strathwell.uploads.services import claim_uploaded_keys
+from strathwell.uploads.services import attach_uploads, claim_uploaded_keys
 from trust.services import screen_user_text
 from vendors import availability
 from vendors.models import Vendor
@@ -93,6 +93,9 @@ def update_own_vendor(*, vendor: Vendor, actor, data: dict) -> Vendor:
             locked.save(update_fields=[*fields, "updated_at"])
         if "daily_capacity" in data:
             availability.set_daily_capacity(locked, data["daily_capacity"], actor=actor)
+        if "photo_keys" in data:
+            # In this transaction: the stale-upload sweep must not delete them from now on.
+            attach_uploads(owner=vendor.user, keys=data["photo_keys"])
         profile_data = data.get(Vendor.PROFILE_FIELDS[locked.vendor_type]) or {}
         if profile_data:
             profile = locked.profile

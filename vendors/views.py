@@ -246,6 +246,12 @@ class BlockedDateView(OwnVendorMixin, APIView):
 )
 class AdminVendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAdmin]
+    staff_operations = {
+        "list": "vendor.view",
+        "retrieve": "vendor.view",
+        "approve": "vendor.approve",
+        "needs_changes": "vendor.request_changes",
+    }
     serializer_class = s.AdminVendorSerializer
     filterset_class = AdminVendorFilter
     lookup_value_converter = "uuid"

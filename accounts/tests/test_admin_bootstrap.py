@@ -52,6 +52,7 @@ def test_unset_token_hides_the_endpoint(api_client, settings):
 
 def test_existing_email_conflicts(api_client, settings):
     settings.ADMIN_BOOTSTRAP_TOKEN = "s3cret-bootstrap"
+    settings.ADMIN_BOOTSTRAP_ALLOW_MORE = True
     assert bootstrap(api_client, "s3cret-bootstrap").status_code == 201
     response = bootstrap(api_client, "s3cret-bootstrap")
     assert response.status_code == 409
@@ -67,3 +68,60 @@ def test_bootstrapped_admin_can_log_in(api_client, settings):
     )
     assert response.status_code == 200
     assert response.json()["user"]["is_admin"] is True
+
+
+def test_token_is_spent_once_a_superuser_exists(api_client, settings):
+    settings.ADMIN_BOOTSTRAP_TOKEN = "s3cret-bootstrap"
+    assert bootstrap(api_client, "s3cret-bootstrap").status_code == 201
+    other = {**BODY, "email": "second@strathwell.test"}
+    response = api_client.post(
+        "/api/v1/auth/admin-bootstrap",
+        other,
+        format="json",
+        HTTP_X_ADMIN_BOOTSTRAP_TOKEN="s3cret-bootstrap",
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert User.objects.filter(is_superuser=True).count() == 1
+    assert AuditLog.objects.filter(action="admin.bootstrap").count() == 1
+
+
+def test_any_existing_superuser_closes_it(api_client, settings):
+    from accounts.tests.factories import AdminFactory
+
+    AdminFactory()
+    settings.ADMIN_BOOTSTRAP_TOKEN = "s3cret-bootstrap"
+    assert bootstrap(api_client, "s3cret-bootstrap").status_code == 404
+    # ...unless the operator explicitly allows more.
+    settings.ADMIN_BOOTSTRAP_ALLOW_MORE = True
+    assert bootstrap(api_client, "s3cret-bootstrap").status_code == 201
+    assert User.objects.filter(is_superuser=True).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(2))
+def test_concurrent_bootstraps_make_one_superuser(settings, attempt):
+    """Two requests with the token at the same instant: the advisory lock lets one through;
+    the other finds its superuser (404). Without the lock both pass the check."""
+    from rest_framework.test import APIClient
+
+    from strathwell.testing.threads import run_together
+
+    settings.ADMIN_BOOTSTRAP_TOKEN = "s3cret-bootstrap"
+
+    def call(n):
+        def go():
+            body = {**BODY, "email": f"root{n}@strathwell.test"}
+            return APIClient().post(
+                "/api/v1/auth/admin-bootstrap",
+                body,
+                format="json",
+                HTTP_X_ADMIN_BOOTSTRAP_TOKEN="s3cret-bootstrap",
+            )
+
+        return go
+
+    outcomes = run_together(*(call(n) for n in range(4)))
+    codes = sorted(o.status_code for o in outcomes)
+    assert codes == [201, 404, 404, 404], codes
+    assert User.objects.filter(is_superuser=True).count() == 1

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import RefreshToken
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import issue_tokens
+from strathwell.api.jwt import key_id
 
 
 def login(client, email="bob@example.com"):
@@ -163,7 +164,8 @@ class TestAccessTokens:
         access = issue_tokens(user)["access"]
         claims = jwt_claims(access)
         claims["exp"] = int(time.time()) - 5
-        expired = jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
+        kid = {"kid": key_id(settings.JWT_SECRET)}  # refused for its exp, not for a missing kid
+        expired = jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256", headers=kid)
         self.assert_refused(self.me(expired))
 
     def test_tampered_payload(self):

@@ -89,7 +89,8 @@ def test_overview_numbers_of_a_hand_computed_world(make_client, django_assert_nu
     assert body["money_by_currency"] == [expected_money]
 
 
-def test_overview_numbers_of_the_demo_world():
+def test_overview_numbers_of_the_demo_world(settings):
+    settings.ENABLE_DEMO_OPS = True
     call_command("seed_demo", stdout=io.StringIO())
     data = overview()
     assert data["vendors"] == {"pending": 2, "approved": 6, "needs_changes": 1, "total": 9}

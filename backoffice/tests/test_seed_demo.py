@@ -31,6 +31,12 @@ def counts():
     }
 
 
+@pytest.fixture(autouse=True)
+def _demo_ops(settings):
+    """The command refuses without the flag (see test_seed_demo_command_refuses_...)."""
+    settings.ENABLE_DEMO_OPS = True
+
+
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -195,3 +201,26 @@ def test_with_stripe_billing_the_subscribed_organizers_are_stripe_backed(
             params={"customer": subs[local].stripe_customer_id, "status": "all"}
         )
         assert len(listed.data) == 1
+
+
+@pytest.mark.parametrize(
+    ("demo_ops", "app_env"), [(False, "local"), (False, "staging"), (True, "prod")]
+)
+def test_seed_demo_command_refuses_without_the_flag_or_in_prod(settings, demo_ops, app_env):
+    """It creates a superuser whose password is published in the README."""
+    from django.core.management.base import CommandError
+
+    settings.ENABLE_DEMO_OPS = demo_ops
+    settings.APP_ENV = app_env
+    with pytest.raises(CommandError, match="published password"):
+        seed()
+    assert not User.objects.exists()
+
+
+def test_seed_demo_command_refuses_in_read_only_mode(settings):
+    from django.core.management.base import CommandError
+
+    settings.READ_ONLY_MODE = True
+    with pytest.raises(CommandError, match="READ_ONLY_MODE"):
+        seed()
+    assert not User.objects.exists()

@@ -1,15 +1,27 @@
+import hmac
+
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 from strathwell.api.exceptions import TokenInvalid
+from strathwell.api.jwt import PASSWORD_CLAIM, password_fingerprint
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
-    """simplejwt's access-token authentication, with its errors in the contract's vocabulary
-    (401 `token_invalid`: expired, tampered, `alg: none`, unknown or inactive user)."""
+    """simplejwt's access-token authentication (key ring, `iss`, `aud`: strathwell.api.jwt), with
+    its errors in the contract's vocabulary (401 `token_invalid`: expired, tampered, `alg: none`,
+    unknown key, unknown or inactive user, or issued before the user's last password change)."""
 
     def authenticate(self, request):
         try:
             return super().authenticate(request)
         except (InvalidToken, AuthenticationFailed) as exc:
             raise TokenInvalid() from exc
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        # The user row is loaded anyway: checking the password fingerprint costs no query.
+        presented = str(validated_token.get(PASSWORD_CLAIM, ""))
+        if not hmac.compare_digest(presented, password_fingerprint(user)):
+            raise TokenInvalid()
+        return user

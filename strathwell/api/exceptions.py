@@ -45,6 +45,26 @@ class InvalidCredentials(exceptions.AuthenticationFailed):
     default_detail = "Email or password is incorrect."
 
 
+class OTPRequired(exceptions.AuthenticationFailed):
+    default_code = "otp_required"
+    default_detail = "Staff sign in with a code from their authenticator app: send otp_token."
+
+
+class InvalidOTP(exceptions.AuthenticationFailed):
+    default_code = "invalid_otp"
+    default_detail = (
+        "The authenticator code is not valid (or too many attempts: wait and use a new code)."
+    )
+
+
+class OTPSetupRequired(exceptions.PermissionDenied):
+    default_code = "otp_setup_required"
+    default_detail = (
+        "This staff account has no authenticator yet: set one up by signing in to the staff "
+        "console (/admin/) first."
+    )
+
+
 # DRF's own default codes, renamed to the contract's vocabulary.
 _CODE_ALIASES = {
     "invalid": "validation_error",

@@ -3,6 +3,7 @@ import contextvars
 from django.conf import settings
 from django.http import JsonResponse
 
+from strathwell.api.client_ip import client_ip
 from strathwell.api.exceptions import ReadOnlyMode, error_body
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -25,19 +26,23 @@ def current_request_ip() -> str | None:
 class ReadOnlyModeMiddleware:
     """`READ_ONLY_MODE=true`: API writes answer 503 `read_only_mode` (the listed paths excepted).
     The Django admin refuses saves itself, with a message (see the admin mixins). Also records
-    the client IP for the audit trail."""
+    the client IP (`client_ip`: the same rule as rate limits) for the audit trail.
+
+    Paths are matched on `path_info` (the path inside the application): a `SCRIPT_NAME`
+    prefix added by a proxy must not move a write out of the API's reach."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _request_ip.set(request.META.get("REMOTE_ADDR"))
+        token = _request_ip.set(client_ip(request))
         try:
+            path = request.path_info
             if (
                 settings.READ_ONLY_MODE
                 and request.method in WRITE_METHODS
-                and request.path.startswith("/api/")
-                and request.path.rstrip("/") not in READ_ONLY_EXEMPT_PATHS
+                and path.startswith("/api/")
+                and path.rstrip("/") not in READ_ONLY_EXEMPT_PATHS
             ):
                 return JsonResponse(
                     error_body(ReadOnlyMode.default_code, ReadOnlyMode.default_detail),

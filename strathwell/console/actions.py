@@ -14,9 +14,11 @@ Django's own `delete_selected`:
    object the method left as it was (already in the target state: a double click) is reported
    as unchanged.
 
-Without a reason the page is shown again with the error and nothing changes. The action needs
-the model's change permission (`ConfirmActionMixin.has_staff_action_permission`), and
-READ_ONLY_MODE refuses it before it runs (`ReadOnlyModeMixin`).
+Without a reason the page is shown again with the error and nothing changes. Each action names
+its staff `operation` in `strathwell.api.permissions.STAFF_OPERATIONS`, the map the API's
+`IsAdmin` reads too: a staff user without its model permissions neither sees the action nor can
+post it (`ConfirmActionMixin.get_actions`, checked again here). READ_ONLY_MODE refuses it before
+it runs (`ReadOnlyModeMixin`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
+from strathwell.api.permissions import STAFF_OPERATIONS, staff_can
 from strathwell.console.forms import ConfirmActionForm
 from strathwell.console.mixins import read_only_mode, refuse_read_only
 from strathwell.exceptions import DomainError
@@ -57,6 +60,7 @@ class ConfirmAction:
     """What one confirm action does; see `confirm_action`."""
 
     name: str
+    operation: str
     label: str
     verb: str
     done: str
@@ -74,6 +78,7 @@ class ConfirmAction:
 def confirm_action(
     *,
     name: str,
+    operation: str,
     label: str,
     verb: str,
     done: str,
@@ -86,8 +91,9 @@ def confirm_action(
 ):
     """Build an admin action that confirms, then calls `obj.<method>(actor=user, **kwargs)`.
 
-    - `name`: the action's name (unique in its ModelAdmin), `label`: its text in the action
-      select ("Approve payout"), `verb`/`done`: for messages ("approve"/"Approved"), `effect`:
+    - `name`: the action's name (unique in its ModelAdmin), `operation`: its key in
+      STAFF_OPERATIONS (the permissions it needs), `label`: its text in the action select
+      ("Approve payout"), `verb`/`done`: for messages ("approve"/"Approved"), `effect`:
       one or two sentences on the confirmation page saying what will happen.
     - `method`: the model method to call, or `perform(obj, *, actor, **kwargs)` for anything
       that is not a plain method call. kwargs come from `form_class.method_kwargs()`.
@@ -97,6 +103,8 @@ def confirm_action(
     """
     if (method is None) == (perform is None):
         raise ValueError("confirm_action needs exactly one of method= or perform=.")
+    if operation not in STAFF_OPERATIONS:
+        raise ValueError(f"confirm_action: {operation!r} is not in STAFF_OPERATIONS.")
     if perform is None:
 
         def perform(obj, *, actor, **kwargs):
@@ -104,6 +112,7 @@ def confirm_action(
 
     spec = ConfirmAction(
         name=name,
+        operation=operation,
         label=label,
         verb=verb,
         done=done,
@@ -130,6 +139,14 @@ def run_confirm_action(spec: ConfirmAction, modeladmin, request, queryset):
     admin redirects back to the changelist with the messages."""
     if read_only_mode():
         refuse_read_only(modeladmin, request)
+        return None
+    if not staff_can(request.user, spec.operation):
+        modeladmin.message_user(
+            request,
+            f"You do not have the permission to {spec.verb} "
+            f"{modeladmin.opts.verbose_name_plural}; nothing was changed.",
+            messages.ERROR,
+        )
         return None
     objects = list(queryset[: MAX_SELECTED + 1])
     if len(objects) > MAX_SELECTED:

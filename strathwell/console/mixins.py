@@ -10,12 +10,12 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 
+from strathwell.api.permissions import staff_can
 from strathwell.audit.services import log_admin_action, snapshot
 
 READ_ONLY_MESSAGE = (
@@ -158,16 +158,24 @@ class AuditedAdminMixin(ReadOnlyModeMixin):
 
 
 class ConfirmActionMixin:
-    """Permission of the confirm actions (see `strathwell.console.actions`): the staff user
-    needs the model's *change* permission, even on admins that show the model read-only (the
-    actions call model methods; the forms never edit status or money)."""
+    """Permission of the confirm actions (see `strathwell.console.actions`): each action needs
+    the model permissions of its staff operation (`STAFF_OPERATIONS`, shared with the API),
+    even on admins that show the model read-only (the actions call model methods; the forms
+    never edit status or money). An action the user may not run is not offered, and posting
+    it anyway does nothing."""
 
     def has_staff_action_permission(self, request) -> bool:
         user = request.user
-        if not (user.is_active and user.is_staff):
-            return False
-        codename = get_permission_codename("change", self.opts)
-        return user.has_perm(f"{self.opts.app_label}.{codename}")
+        return bool(user.is_active and user.is_staff)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if getattr(entry[0], "confirm_spec", None) is None
+            or staff_can(request.user, entry[0].confirm_spec.operation)
+        }
 
 
 class AuditedModelAdmin(AuditedAdminMixin, ConfirmActionMixin, admin.ModelAdmin):

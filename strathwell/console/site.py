@@ -13,12 +13,19 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.module_loading import import_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
+from strathwell.audit.services import log_admin_action
 from strathwell.console.display import format_cents
-from strathwell.console.mixins import read_only_mode
+from strathwell.console.login import StaffLoginForm, needs_otp_setup, otp_setup_view
+from strathwell.console.mixins import read_only_mode, refuse_read_only
+from strathwell.staff_auth import session_is_verified
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,56 @@ def overview_sections(data: dict | None) -> list[dict]:
 
 
 class StrathwellAdminSite(admin.AdminSite):
+    """The console. Signing in takes the password and, for staff who must use one, an
+    authenticator code (`strathwell.console.login`); a session without it is not let in."""
+
     site_header = "Strathwell staff console"
     site_title = "Strathwell staff"
     index_title = "Operations"
+    login_form = StaffLoginForm
+    login_template = "admin/console/login.html"
 
     def each_context(self, request):
         context = super().each_context(request)
         context["read_only_mode"] = read_only_mode()
         return context
+
+    def has_permission(self, request):
+        return super().has_permission(request) and session_is_verified(request)
+
+    def get_urls(self):
+        # Never cached: the page shows a secret key.
+        setup = never_cache(csrf_protect(lambda request: otp_setup_view(self, request)))
+        return [path("otp/setup/", setup, name="otp_setup"), *super().get_urls()]
+
+    def login(self, request, extra_context=None):
+        # Signed in with the password but no authenticator yet: set one up first.
+        if request.method == "GET" and needs_otp_setup(request):
+            return HttpResponseRedirect(reverse("admin:otp_setup", current_app=self.name))
+        return super().login(request, extra_context)
+
+    def password_change(self, request, extra_context=None):
+        """Django's own view, refused in read-only mode and audited. The new password revokes
+        every API session of the user (`User.save`); this console session stays signed in."""
+        if request.method == "POST" and read_only_mode():
+            refuse_read_only(self, request)
+            return HttpResponseRedirect(request.get_full_path())
+        with transaction.atomic():
+            response = super().password_change(request, extra_context)
+            if request.method == "POST" and isinstance(response, HttpResponseRedirect):
+                log_admin_action(
+                    actor=request.user,
+                    action="admin.user.password_change",
+                    target=request.user,
+                    before=None,
+                    after={"password": "changed", "sessions": "revoked"},
+                    reason="Changed their own password in the console.",
+                )
+        return response
+
+    def message_user(self, request, message, level):
+        # `refuse_read_only` speaks to a ModelAdmin or this site alike.
+        messages.add_message(request, level, message)
 
     def staff_queues(self, request, queues) -> list[dict]:
         """Of `queues`, those this user may open, each with its changelist link and count."""

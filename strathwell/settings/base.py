@@ -15,12 +15,19 @@ env = environ.Env()
 # A local `.env` is a convenience for `make run`; real deployments pass the environment.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+# Published development secrets: accepted only with APP_ENV local or test (prod_checks.py).
 INSECURE_DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
+INSECURE_DEV_SECRET_KEY = "django-insecure-strathwell-local-and-test-only-never-deploy-this"
 
-APP_ENV = env.str("APP_ENV", default="local")  # local | staging | prod | test
+# local | test: developer machines and the test suite, with development defaults.
+# staging | prod: every guard of prod_checks.py applies (prod adds a few); any other value is
+# refused at start-up, so a typo can never fall back to the insecure defaults.
+APP_ENV = env.str("APP_ENV", default="local").strip().lower()
+DEV_APP_ENVS = ("local", "test")
+GUARDED_APP_ENVS = ("staging", "prod")
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or env.str(
-    "JWT_SECRET", default=INSECURE_DEV_JWT_SECRET
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
+    INSECURE_DEV_SECRET_KEY if APP_ENV in DEV_APP_ENVS else ""
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 VERSION = env.str("APP_VERSION", default="")
@@ -34,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -58,9 +68,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "strathwell.api.middleware.ReadOnlyModeMiddleware",
+    # Last: turns a login refused by the lockout into its answer (strathwell.staff_auth).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "strathwell.urls"
@@ -97,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -115,23 +133,65 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
 # --- JWT sessions ---------------------------------------------------------------------------
-JWT_SECRET = env.str("JWT_SECRET", default=INSECURE_DEV_JWT_SECRET)
+JWT_SECRET = env.str(
+    "JWT_SECRET", default=INSECURE_DEV_JWT_SECRET if APP_ENV in DEV_APP_ENVS else ""
+)
+# The key JWT_SECRET replaced: tokens it signed (by their `kid`) stay valid until they expire.
+JWT_PREVIOUS_SECRET = env.str("JWT_PREVIOUS_SECRET", default="")
 JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+JWT_ISSUER = env.str("JWT_ISSUER", default="strathwell")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="strathwell-api")
 ACCESS_TOKEN_EXPIRE_MINUTES = env.int("ACCESS_TOKEN_EXPIRE_MINUTES", default=15)
 REFRESH_TOKEN_EXPIRE_DAYS = env.int("REFRESH_TOKEN_EXPIRE_DAYS", default=14)
+# A login's refresh-token family ends this many days after the login, however often rotated.
+REFRESH_FAMILY_MAX_DAYS = env.int("REFRESH_FAMILY_MAX_DAYS", default=30)
 ADMIN_BOOTSTRAP_TOKEN = env.str("ADMIN_BOOTSTRAP_TOKEN", default="")
+# Bootstrap creates the first superuser only, unless more are explicitly allowed.
+ADMIN_BOOTSTRAP_ALLOW_MORE = env.bool("ADMIN_BOOTSTRAP_ALLOW_MORE", default=False)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=REFRESH_TOKEN_EXPIRE_DAYS),
     "ALGORITHM": JWT_ALGORITHM,
+    # Signing and verification go through strathwell.api.jwt (key ring with `kid`, iss, aud).
     "SIGNING_KEY": JWT_SECRET,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "AUTH_TOKEN_CLASSES": ("strathwell.api.jwt.AccessToken",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
     "LEEWAY": 0,
 }
+
+# --- Staff sign-in: lockout (django-axes) and TOTP (django-otp) -----------------------------
+# Failed password logins (console and API) per email + client IP before a lockout.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_ENABLED = True
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # the shared cache (CACHE_URL)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "strathwell.staff_auth.login_username"
+AXES_CLIENT_IP_CALLABLE = "strathwell.api.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "strathwell.staff_auth.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows to show
+# Staff need a TOTP code (django-otp) for the console and for API logins. It cannot be turned
+# off with APP_ENV=prod; the test settings turn it off (the tests that cover it turn it on).
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=True)
+# Staff exempt from TOTP, honoured only with APP_ENV=local (the demo admin of `make run`).
+STAFF_OTP_EXEMPT_EMAILS = [
+    e.strip().lower()
+    for e in env.list("STAFF_OTP_EXEMPT_EMAILS", default=["admin@strathwell.demo"])
+    if e.strip()
+]
+OTP_TOTP_ISSUER = "Strathwell staff"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- CORS -----------------------------------------------------------------------------------
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=[])
@@ -155,6 +215,11 @@ S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")
 S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
 UPLOAD_URL_EXPIRE_SECONDS = env.int("UPLOAD_URL_EXPIRE_SECONDS", default=900)
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Per-user quotas: uploads issued but not yet sent, and bytes of all the user's uploads.
+UPLOAD_MAX_PENDING_PER_USER = env.int("UPLOAD_MAX_PENDING_PER_USER", default=20)
+UPLOAD_QUOTA_BYTES_PER_USER = env.int("UPLOAD_QUOTA_BYTES_PER_USER", default=500 * 1024 * 1024)
+# Uploads never attached to anything are deleted (object and row) this long after creation.
+UPLOAD_STALE_HOURS = env.int("UPLOAD_STALE_HOURS", default=24)
 ALLOWED_UPLOAD_MIME = env.list(
     "ALLOWED_UPLOAD_MIME", default=["image/jpeg", "image/png", "image/webp", "application/pdf"]
 )
@@ -178,6 +243,7 @@ if STORAGE_PROVIDER == "s3":
 # --- Stripe and money -----------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Optional Stripe-compatible server (localstripe) for local runs and tests; refused in prod.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="usd").lower()
@@ -216,8 +282,12 @@ STAFF_CONSOLE_DASHBOARD = "backoffice.console.dashboard"
 # --- REST framework -------------------------------------------------------------------------
 THROTTLE_AUTH_RATE = env.str("THROTTLE_AUTH_RATE", default="20/min")
 THROTTLE_USER_RATE = env.str("THROTTLE_USER_RATE", default="1000/min")
+# Tighter per-user limits on the costly endpoints: upload URLs and text screening.
+THROTTLE_PRESIGN_RATE = env.str("THROTTLE_PRESIGN_RATE", default="30/min")
+THROTTLE_MODERATION_RATE = env.str("THROTTLE_MODERATION_RATE", default="30/min")
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0: the header is the
-# client's own words and rate limits key on REMOTE_ADDR (else rotating it bypasses them).
+# client's own words and the client IP is REMOTE_ADDR (else rotating it bypasses rate limits).
+# One helper (strathwell.api.client_ip) applies it for throttles, lockouts and the audit log.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 REST_FRAMEWORK = {
@@ -229,7 +299,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "strathwell.api.schema.EnvelopeAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["strathwell.api.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"auth": THROTTLE_AUTH_RATE, "user": THROTTLE_USER_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": THROTTLE_AUTH_RATE,
+        "user": THROTTLE_USER_RATE,
+        "presign": THROTTLE_PRESIGN_RATE,
+        "moderation": THROTTLE_MODERATION_RATE,
+    },
     "NUM_PROXIES": NUM_PROXIES,
     "EXCEPTION_HANDLER": "strathwell.api.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -248,21 +323,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "strathwell",
-    }
-}
+# Rate limits and login lockouts live in this cache: it must be shared by every process of a
+# deployment (redis://host:6379/0; required with APP_ENV=prod). The in-process default suits
+# one `make run` server and the tests.
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://strathwell")
+CACHES = {"default": env.cache_url_config(CACHE_URL)}
+if APP_ENV in DEV_APP_ENVS:
+    # axes.W001 says an in-process cache cannot share lockouts between processes: true, and
+    # fine for one local server and the tests. Guarded environments keep the warning.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every login at INFO; its failures and lockouts are WARNINGs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
-if APP_ENV == "prod":
-    from strathwell.settings.prod_checks import apply_prod_settings
+from strathwell.settings.prod_checks import apply_environment  # noqa: E402
 
-    apply_prod_settings(globals())
+apply_environment(globals())

@@ -28,6 +28,8 @@ STRIPE_WEBHOOK_SECRET = "whsec_test_strathwell"
 # (`accounts.tests.conftest.stripe_billing`).
 SUBSCRIPTION_PROVIDER = "manual"
 ADMIN_BOOTSTRAP_TOKEN = "test-bootstrap-token"
+# Staff TOTP is off for the suite; the tests of the console and API login turn it on.
+STAFF_OTP_REQUIRED = False
 MEDIA_ROOT = "/tmp/strathwell-test-media"
 # Static files come from the app finders in tests (no collectstatic run).
 WHITENOISE_AUTOREFRESH = True

@@ -311,6 +311,7 @@ def test_contract_filters_narrow_the_list(world, who, path, hit, miss):
 # (who, method, path, status, code)
 ACCESS = [
     ("anon", "GET", "/auth/me", 401, "not_authenticated"),
+    ("anon", "POST", "/auth/password", 401, "not_authenticated"),
     ("anon", "GET", "/bookings", 401, "not_authenticated"),
     ("anon", "GET", "/templates/{template}", 401, "not_authenticated"),
     ("anon", "GET", "/admin/overview", 401, "not_authenticated"),
@@ -473,6 +474,7 @@ INVALID = [
         {"filename": "a.exe", "content_type": "x/y", "size_bytes": 1},
     ),
     ("organizer", "/subscription/start", {"plan": "weekly"}),
+    ("organizer", "/auth/password", {"current_password": "", "new_password": "x"}),
     ("admin", "/admin/disputes/{dispute}", {"status": "open"}),
     ("venue", "/vendors/me/blocked-dates", {"date": "2001-01-01"}),
     ("venue", "/vendors/me/blocked-dates", {"date": "31/12/2030", "note": "x"}),

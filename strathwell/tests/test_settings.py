@@ -1,6 +1,12 @@
-"""Settings load from the environment; APP_ENV=prod refuses unsafe values at start-up."""
+"""Settings load from the environment; every APP_ENV except local and test refuses unsafe
+values at start-up, and an unknown APP_ENV is refused outright.
 
+Each case starts Django in a subprocess with exactly the environment it names (nothing leaks
+in from the test run), so what is checked is what a deploy would see."""
+
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SAFE_PROD = {
-    "APP_ENV": "prod",
+DEV_JWT = "dev-insecure-jwt-secret-change-me"
+# What a guarded deploy needs (staging); prod needs PROD on top.
+SAFE_GUARDED = {
     "DEBUG": "false",
     "JWT_SECRET": "j" * 16 + "K9#mQ2$vL7@pX4!w",
     "DJANGO_SECRET_KEY": "d" * 20 + "Zq8!Lm3@Xw7#Rt5$Yp2%Nc6^Vb1&Hs4*Gf9(Jk0)",
@@ -17,54 +24,176 @@ SAFE_PROD = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/strathwell",
     "ALLOWED_HOSTS": "api.strathwell.com",
 }
+SAFE_STAGING = {**SAFE_GUARDED, "APP_ENV": "staging"}
+SAFE_PROD = {
+    **SAFE_GUARDED,
+    "APP_ENV": "prod",
+    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+    "CACHE_URL": "redis://127.0.0.1:6379/0",
+}
+# Every variable the cases set, removed from the inherited environment first.
+CONTROLLED = {
+    *SAFE_PROD,
+    "JWT_PREVIOUS_SECRET",
+    "ADMIN_BOOTSTRAP_TOKEN",
+    "ENABLE_DEMO_OPS",
+    "STAFF_OTP_REQUIRED",
+    "STRIPE_API_BASE",
+    "DATABASE_POOL",
+}
+PRINT_SETTINGS = (
+    "import django, json; from django.conf import settings; django.setup(); "
+    "print(json.dumps({k: getattr(settings, k, None) for k in ["
+    "'APP_ENV', 'SECRET_KEY', 'JWT_SECRET', 'SECURE_HSTS_SECONDS', 'SESSION_COOKIE_SECURE', "
+    "'CSRF_COOKIE_SECURE', 'SECURE_SSL_REDIRECT', 'STAFF_OTP_REQUIRED']}))"
+)
 
 
-def run_django(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
+def clean_env(overrides: dict) -> dict:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in SAFE_PROD and not k.startswith(("DJANGO_", "PYTEST"))
+        if k not in CONTROLLED and not k.startswith(("DJANGO_", "PYTEST"))
     }
-    env.update(env_overrides)
+    env.update(overrides)
     env["DJANGO_SETTINGS_MODULE"] = "strathwell.settings"
+    return env
+
+
+def run_django(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=env,
+        env=clean_env(env_overrides),
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
-@pytest.mark.parametrize(
-    ("override", "variable"),
-    [
-        ({"JWT_SECRET": ""}, "JWT_SECRET"),
-        ({"JWT_SECRET": "dev-insecure-jwt-secret-change-me"}, "JWT_SECRET"),
-        ({"JWT_SECRET": "short-secret"}, "JWT_SECRET"),
-        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
-        ({"DEBUG": "true"}, "DEBUG"),
-        ({"CORS_ORIGINS": "https://app.strathwell.com,*"}, "CORS_ORIGINS"),
-        ({"DATABASE_URL": ""}, "DATABASE_URL"),
-        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
-        # Demo seeding creates a superuser whose password is printed in the README.
-        ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
-        # The manual subscription provider activates subscriptions for free.
-        ({"SUBSCRIPTION_PROVIDER": "manual"}, "SUBSCRIPTION_PROVIDER"),
-    ],
-)
-def test_prod_refuses_unsafe_value(override, variable):
-    result = run_django({**SAFE_PROD, **override}, "check")
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert variable in result.stderr.splitlines()[-1]
+def loaded_settings(env_overrides: dict) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env=clean_env(env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def refusal(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "ImproperlyConfigured" in result.stderr, result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
+# --- APP_ENV itself ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["production", "Production", "dev", "development", "prd", "qa"])
+def test_unknown_app_env_is_refused(value):
+    line = refusal(run_django({**SAFE_PROD, "APP_ENV": value}, "check"))
+    assert "APP_ENV" in line and "not known" in line
+
+
+def test_app_env_is_case_and_space_insensitive():
+    # "PROD " is prod, with every guard, not an unknown value that slips through.
+    line = refusal(run_django({**SAFE_PROD, "APP_ENV": " PROD ", "JWT_SECRET": DEV_JWT}, "check"))
+    assert "JWT_SECRET" in line
+
+
+# --- local and test: development defaults, but never SECRET_KEY = JWT_SECRET ----------------
+
+
+@pytest.mark.parametrize("app_env", ["local", "test", None])
+def test_development_environments_start_with_development_defaults(app_env):
+    env = {"DATABASE_URL": ""} if app_env is None else {"APP_ENV": app_env, "DATABASE_URL": ""}
+    loaded = loaded_settings(env)
+    assert loaded["APP_ENV"] == (app_env or "local")  # the default is local
+    assert loaded["JWT_SECRET"] == DEV_JWT
+    assert loaded["SECRET_KEY"].startswith("django-insecure-")
+    assert loaded["SECRET_KEY"] != loaded["JWT_SECRET"]
+    assert not loaded["SECURE_HSTS_SECONDS"]
+
+
+def test_secret_key_no_longer_falls_back_to_jwt_secret():
+    loaded = loaded_settings({"APP_ENV": "local", "JWT_SECRET": "z" * 40, "DATABASE_URL": ""})
+    assert loaded["SECRET_KEY"] != "z" * 40
+    # A guarded environment with only JWT_SECRET set is refused, naming DJANGO_SECRET_KEY.
+    line = refusal(run_django({**SAFE_STAGING, "DJANGO_SECRET_KEY": ""}, "check"))
+    assert "DJANGO_SECRET_KEY" in line
+
+
+# --- staging and prod: the shared guards ------------------------------------------------------
+
+GUARDS = [
+    ({"JWT_SECRET": ""}, "JWT_SECRET"),
+    ({"JWT_SECRET": DEV_JWT}, "JWT_SECRET"),
+    ({"JWT_SECRET": "short-secret"}, "JWT_SECRET"),
+    ({"JWT_PREVIOUS_SECRET": DEV_JWT}, "JWT_PREVIOUS_SECRET"),
+    ({"JWT_PREVIOUS_SECRET": "short"}, "JWT_PREVIOUS_SECRET"),
+    ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_SECRET_KEY": "j" * 16 + "K9#mQ2$vL7@pX4!w"}, "DJANGO_SECRET_KEY"),  # = JWT_SECRET
+    ({"DEBUG": "true"}, "DEBUG"),
+    ({"CORS_ORIGINS": "https://app.strathwell.com,*"}, "CORS_ORIGINS"),
+    ({"DATABASE_URL": ""}, "DATABASE_URL"),
+    ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+    ({"ADMIN_BOOTSTRAP_TOKEN": "short-token"}, "ADMIN_BOOTSTRAP_TOKEN"),
+]
+
+
+@pytest.mark.parametrize(("override", "variable"), GUARDS)
+@pytest.mark.parametrize("base", [SAFE_STAGING, SAFE_PROD], ids=["staging", "prod"])
+def test_guarded_environments_refuse_unsafe_value(base, override, variable):
+    line = refusal(run_django({**base, **override}, "check"))
+    assert variable in line
+
+
+PROD_ONLY = [
+    ({"STRIPE_SECRET_KEY": ""}, "STRIPE_SECRET_KEY"),
+    ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "STRIPE_API_BASE"),
+    ({"DATABASE_URL": "sqlite:////tmp/strathwell-prod.sqlite3"}, "DATABASE_URL"),
+    ({"CACHE_URL": "locmemcache://x"}, "CACHE_URL"),
+    ({"STAFF_OTP_REQUIRED": "false"}, "STAFF_OTP_REQUIRED"),
+    # Demo seeding creates a superuser whose password is printed in the README.
+    ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
+    # The manual subscription provider activates subscriptions for free.
+    ({"SUBSCRIPTION_PROVIDER": "manual"}, "SUBSCRIPTION_PROVIDER"),
+]
+
+
+@pytest.mark.parametrize(("override", "variable"), PROD_ONLY)
+def test_prod_also_refuses(override, variable):
+    line = refusal(run_django({**SAFE_PROD, **override}, "check"))
+    assert variable in line
+
+
+def test_staging_may_use_test_keys_and_demo_data():
+    result = run_django({**SAFE_STAGING, "ENABLE_DEMO_OPS": "true"}, "check")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("base", [SAFE_STAGING, SAFE_PROD], ids=["staging", "prod"])
+def test_guarded_environments_switch_on_https_hardening(base):
+    loaded = loaded_settings(base)
+    assert loaded["SECURE_HSTS_SECONDS"] == 31536000
+    assert loaded["SESSION_COOKIE_SECURE"] and loaded["CSRF_COOKIE_SECURE"]
+    assert loaded["SECURE_SSL_REDIRECT"]
+    assert loaded["STAFF_OTP_REQUIRED"] is True
 
 
 def test_prod_with_safe_values_passes_check_deploy():
     result = run_django(SAFE_PROD, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- other settings -----------------------------------------------------------------------------
 
 
 def test_postgres_url_uses_psycopg_pool_and_sqlite_is_the_default():
@@ -97,8 +226,6 @@ def test_env_example_documents_every_variable():
     text = (ROOT / ".env.example").read_text()
     documented = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line}
     base = (ROOT / "strathwell" / "settings" / "base.py").read_text()
-    import re
-
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', base))
     assert read, "no env reads found"
     assert read <= documented, f"undocumented: {sorted(read - documented)}"

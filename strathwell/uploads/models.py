@@ -9,8 +9,10 @@ class Upload(models.Model):
     """A file a user uploads straight to object storage under a server-chosen key.
 
     The row is written when the upload URL is issued (`pending`) and becomes `uploaded` once the
-    bytes are known to be in storage (the local provider's PUT, or a check against S3 when the
-    key is first referenced)."""
+    bytes are known to be in storage and to be a file of the declared type (the local
+    provider's PUT, or a check against S3 when the key is first referenced). `attached_at` is
+    set when another record first references it (`services.attach_uploads`); uploads never
+    attached are deleted, object and row, `UPLOAD_STALE_HOURS` after creation."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # URL issued, bytes not seen yet
@@ -27,9 +29,18 @@ class Upload(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
+    attached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The stale-upload sweep: never attached, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="uploads_unattached_idx",
+                condition=models.Q(attached_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return self.key

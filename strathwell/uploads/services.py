@@ -7,30 +7,51 @@ at call time:
 * `s3`: an S3 presigned POST (django-storages' S3 connection, boto3) whose policy binds the key,
   the content type and `content-length-range` 1..declared size.
 * `local` (default): a URL of this server, signed over key|content type|size|expiry, that
-  accepts one PUT of the bytes and stores them through Django's default storage.
+  accepts one PUT of the bytes and stores them through Django's default storage. Stored files
+  are never served by this server (no media URL is routed).
+
+Guards: per-user quotas on live pending uploads and on bytes (`presign_upload`, under a lock of
+the user's row); the bytes must be a file of the declared type (magic bytes, and Pillow's
+`verify()` for images) before an upload is accepted (`check_content`); uploads never attached
+to a record are swept after `UPLOAD_STALE_HOURS` (`purge_stale_uploads`).
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import io
+import logging
 import mimetypes
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
+import filetype
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
 
-from strathwell.exceptions import DomainPermissionDenied, DomainValidationError
+from strathwell.exceptions import (
+    DomainPermissionDenied,
+    DomainValidationError,
+    UploadQuotaExceeded,
+)
 from strathwell.uploads.models import Upload
+from strathwell.uploads.signals import upload_purged
+
+logger = logging.getLogger("strathwell.uploads")
 
 LOCAL_SIGNING_SALT = "strathwell.uploads.local"
 READ_CHUNK_BYTES = 64 * 1024
@@ -38,6 +59,18 @@ MAX_PHOTOS = 20
 
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
+# Every key `new_key` makes: uploads/<owner uuid>/<32 hex>[.ext] (the local PUT route's pattern).
+KEY_PATTERN = (
+    r"uploads/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/[0-9a-f]{32}(?:\.[a-z0-9]{1,10})?"
+)
+# Pillow's name of each image type it must be able to open.
+IMAGE_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -79,6 +112,25 @@ def new_key(owner, filename: str, content_type: str) -> str:
     return f"uploads/{owner.pk}/{uuid.uuid4().hex}{extension_for(filename, content_type)}"
 
 
+def check_content(body: bytes, content_type: str) -> str | None:
+    """None when `body` is a file of `content_type`, else a sentence saying why not.
+
+    The magic bytes must say the declared type (filetype); an image must also open and pass
+    Pillow's `verify()` as that format (a damaged or disguised file does not)."""
+    kind = filetype.guess(body[:8192])
+    if kind is None or kind.mime != content_type:
+        found = kind.mime if kind is not None else "an unknown type"
+        return f"The file is not {content_type}: its content is {found}."
+    image_format = IMAGE_FORMATS.get(content_type)
+    if image_format:
+        try:
+            with Image.open(io.BytesIO(body), formats=[image_format]) as image:
+                image.verify()
+        except Exception:  # Pillow raises many types for a bad file
+            return f"The file is not a valid {content_type} image (it is damaged or disguised)."
+    return None
+
+
 # --- providers ------------------------------------------------------------------------------
 
 
@@ -110,6 +162,13 @@ class LocalProvider:
         if not default_storage.exists(upload.key):
             return None
         return StoredObject(size_bytes=default_storage.size(upload.key), content_type=None)
+
+    def read(self, upload: Upload, limit: int) -> bytes:
+        with default_storage.open(upload.key, "rb") as stored:
+            return stored.read(limit)
+
+    def delete(self, upload: Upload) -> None:
+        default_storage.delete(upload.key)  # a missing file is fine
 
 
 @functools.lru_cache(maxsize=8)
@@ -180,6 +239,15 @@ class S3Provider:
             size_bytes=int(head["ContentLength"]), content_type=media_type(head.get("ContentType"))
         )
 
+    def read(self, upload: Upload, limit: int) -> bytes:
+        obj = self.client().get_object(
+            Bucket=settings.S3_BUCKET, Key=upload.key, Range=f"bytes=0-{limit - 1}"
+        )
+        return obj["Body"].read(limit)
+
+    def delete(self, upload: Upload) -> None:
+        self.client().delete_object(Bucket=settings.S3_BUCKET, Key=upload.key)  # idempotent
+
 
 _PROVIDERS = {"local": LocalProvider, "s3": S3Provider}
 
@@ -197,15 +265,45 @@ def get_provider():
 # --- presign --------------------------------------------------------------------------------
 
 
+def check_quota(owner, size_bytes: int) -> None:
+    """Refuse (409 `upload_quota_exceeded`) a new upload over the owner's quotas: uploads whose
+    URL is still valid and whose bytes were not sent (`UPLOAD_MAX_PENDING_PER_USER`), and bytes
+    of all their uploads, declared or stored (`UPLOAD_QUOTA_BYTES_PER_USER`). One query; the
+    caller holds the owner's row lock, so concurrent presigns cannot both pass."""
+    live_since = timezone.now() - timedelta(seconds=settings.UPLOAD_URL_EXPIRE_SECONDS)
+    usage = Upload.objects.filter(owner=owner).aggregate(
+        pending=Count("id", filter=Q(status=Upload.Status.PENDING, created_at__gte=live_since)),
+        used=Sum("size_bytes", default=0),
+    )
+    max_pending = settings.UPLOAD_MAX_PENDING_PER_USER
+    if usage["pending"] >= max_pending:
+        raise UploadQuotaExceeded(
+            f"You have {usage['pending']} uploads waiting for their bytes (at most "
+            f"{max_pending}): send them, or wait until their URLs expire.",
+            details={"pending": usage["pending"], "max_pending": max_pending},
+        )
+    quota = settings.UPLOAD_QUOTA_BYTES_PER_USER
+    if usage["used"] + size_bytes > quota:
+        raise UploadQuotaExceeded(
+            f"This upload would take your files to {usage['used'] + size_bytes} bytes "
+            f"(at most {quota}).",
+            details={"used_bytes": usage["used"], "quota_bytes": quota},
+        )
+
+
 def presign_upload(*, owner, filename: str, content_type: str, size_bytes: int, request) -> dict:
     """Record a pending Upload under a new server-chosen key and answer how to send the bytes.
 
-    The caller has validated type and size against the settings. Signing makes no network call,
-    so the row and the URL are made in one transaction."""
+    The caller has validated type and size against the settings; the owner's quotas are checked
+    under a lock of the owner's row. Signing makes no network call, so the row and the URL are
+    made in one transaction."""
     provider = get_provider()
     expires_in = settings.UPLOAD_URL_EXPIRE_SECONDS
     content_type = media_type(content_type)
     with transaction.atomic():
+        # Serializes one user's presigns: the quota check and the new row are one step.
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).values("pk").first()
+        check_quota(owner, size_bytes)
         upload = Upload.objects.create(
             owner=owner,
             key=new_key(owner, filename, content_type),
@@ -269,8 +367,9 @@ def receive_local_upload(
 ) -> tuple[Upload, bool]:
     """Store the body of a signed local PUT. Returns (upload, created).
 
-    Refuses (nothing stored) a bad or expired signature (403), another content type, or a body
-    larger than declared (400). A repeat PUT after success stores nothing: the first bytes win.
+    Refuses (nothing stored) a bad or expired signature (403), another content type, a body
+    larger than declared, or bytes that are not a file of the declared type (400). A repeat PUT
+    after success stores nothing: the first bytes win.
     """
     upload = Upload.objects.filter(key=key).first()
     verify_local_url(upload, expires=expires, signature=signature)
@@ -288,6 +387,9 @@ def receive_local_upload(
         raise DomainValidationError(
             "The body is empty; nothing was stored.", details={"body": ["Send the file's bytes."]}
         )
+    problem = check_content(body, upload.content_type)
+    if problem:
+        raise DomainValidationError(f"{problem} Nothing was stored.", details={"body": [problem]})
 
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(pk=upload.pk)
@@ -311,7 +413,8 @@ def receive_local_upload(
 
 
 def _confirm_in_storage(upload: Upload, provider) -> str | None:
-    """Mark a pending upload uploaded if its object is in storage as declared; else say why."""
+    """Mark a pending upload uploaded if its object is in storage as declared and its bytes are
+    a file of the declared type; else say why (a bad object is deleted: it is never used)."""
     found = provider.stat(upload)
     if found is None:
         return f"{upload.key} has not been uploaded yet."
@@ -321,6 +424,10 @@ def _confirm_in_storage(upload: Upload, provider) -> str | None:
         # The store accepted something the signed policy did not allow (not every
         # S3-compatible server enforces POST policies): never reference it.
         return f"{upload.key} does not match its declared type or size."
+    problem = check_content(provider.read(upload, upload.size_bytes), upload.content_type)
+    if problem:
+        provider.delete(upload)
+        return f"{upload.key}: {problem}"
     upload.mark_uploaded(size_bytes=found.size_bytes, actor=upload.owner)
     return None
 
@@ -356,3 +463,67 @@ def claim_uploaded_keys(
     if errors:
         raise DomainValidationError(f"{field}: {errors[0]}", details={field: errors})
     return unique
+
+
+def attach_uploads(*, owner, keys: list[str]) -> None:
+    """Record that a record now references these uploads of `owner` (validated before with
+    `claim_uploaded_keys`), so the stale-upload sweep keeps them.
+
+    Call it inside the transaction that saves the reference: it locks the upload rows, so the
+    sweep cannot delete one in between; an upload the sweep deleted first is a 400."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return
+    rows = list(Upload.objects.select_for_update().filter(owner=owner, key__in=keys))
+    missing = sorted(set(keys) - {row.key for row in rows})
+    if missing:
+        raise DomainValidationError(
+            f"photo_keys: {missing[0]} is no longer available; upload it again.",
+            details={"photo_keys": [f"{key} is no longer available." for key in missing]},
+        )
+    Upload.objects.filter(pk__in=[r.pk for r in rows if r.attached_at is None]).update(
+        attached_at=timezone.now()
+    )
+
+
+# --- the stale-upload sweep ------------------------------------------------------------------
+
+
+def purge_stale_uploads(*, now=None) -> int:
+    """Delete every upload never attached to a record `UPLOAD_STALE_HOURS` after its creation:
+    its storage object, then its row (audited, actor: the system). Returns how many.
+
+    Idempotent and safe to run on two machines at once: each row is locked (rows another run or
+    an attaching request holds are skipped) and re-checked. The object is deleted inside the
+    row's transaction, so a storage failure keeps the row for the next run."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.UPLOAD_STALE_HOURS)
+    stale = Upload.objects.filter(attached_at__isnull=True, created_at__lt=cutoff)
+    provider = None
+    deleted = 0
+    for pk in list(stale.order_by("created_at").values_list("pk", flat=True)):
+        with transaction.atomic():
+            upload = stale.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if upload is None:  # attached, deleted or being handled meanwhile
+                continue
+            provider = provider or get_provider()
+            before = {
+                "key": upload.key,
+                "status": upload.status,
+                "size_bytes": upload.size_bytes,
+                "owner_id": str(upload.owner_id),
+            }
+            provider.delete(upload)
+            upload_purged.send(
+                sender=Upload,
+                actor=None,
+                action="upload.purge",
+                target=upload,
+                before=before,
+                after=None,
+                reason=f"Never attached within {settings.UPLOAD_STALE_HOURS} hours.",
+            )
+            upload.delete()
+            deleted += 1
+    if deleted:
+        logger.info("Purged %d stale uploads", deleted)
+    return deleted

@@ -1,12 +1,13 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from strathwell.api.throttling import PresignRateThrottle, UserRateThrottle
 from strathwell.uploads import services
 from strathwell.uploads.serializers import (
     PresignRequestSerializer,
@@ -19,11 +20,20 @@ class PresignView(APIView):
     """Issue a URL to upload one file straight to storage under a server-chosen key."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, PresignRateThrottle]
 
     @extend_schema(
         request=PresignRequestSerializer,
-        responses={201: PresignResponseSerializer},
+        responses={
+            201: PresignResponseSerializer,
+            409: OpenApiResponse(
+                description="upload_quota_exceeded: too many uploads waiting for their bytes "
+                "(UPLOAD_MAX_PENDING_PER_USER) or too many bytes (UPLOAD_QUOTA_BYTES_PER_USER)"
+            ),
+        },
         tags=["uploads"],
+        description="Throttled per user (THROTTLE_PRESIGN_RATE). The upload must be attached "
+        "to a record (e.g. a vendor's photo_keys) within UPLOAD_STALE_HOURS or it is deleted.",
     )
     def post(self, request):
         serializer = PresignRequestSerializer(data=request.data)
@@ -51,7 +61,9 @@ class LocalUploadView(APIView):
         responses={201: UploadSerializer, 200: UploadSerializer},
         tags=["uploads"],
         description="Upload the bytes to the URL answered by `POST /uploads/presign` "
-        "(STORAGE_PROVIDER=local), with the declared Content-Type and at most the declared size.",
+        "(STORAGE_PROVIDER=local), with the declared Content-Type and at most the declared size. "
+        "The bytes must be a file of that type (checked by content, images must open); stored "
+        "files are never served back by this server.",
     )
     def put(self, request, key):
         if settings.STORAGE_PROVIDER != "local":

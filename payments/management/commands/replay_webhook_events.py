@@ -5,13 +5,14 @@ manage.py replay_webhook_events --failed     # only events whose processing fail
 manage.py replay_webhook_events --ids evt_1 evt_2 [--force]
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from payments import webhooks
 from payments.models import WebhookEvent
+from strathwell.commands import WriteCommand
 
 
-class Command(BaseCommand):
+class Command(WriteCommand):
     help = "Reprocess stored Stripe webhook events (failed or unfinished ones by default)."
 
     def add_arguments(self, parser):

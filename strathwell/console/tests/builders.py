@@ -135,7 +135,17 @@ def _refresh_tokens(n):
             family=uuid.uuid4(),
             jti=uuid.uuid4().hex,
             expires_at=timezone.now() + datetime.timedelta(days=1),
+            family_expires_at=timezone.now() + datetime.timedelta(days=30),
         )
+        for _ in range(n)
+    )
+
+
+def _totp_devices(n):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.bulk_create(
+        TOTPDevice(user=UserFactory(is_staff=True), name="Authenticator", confirmed=True)
         for _ in range(n)
     )
 
@@ -234,4 +244,5 @@ BULK_BUILDERS = {
     "payments.webhookevent": _webhook_events,
     "disputes.dispute": _disputes,
     "trust.moderationevent": _moderation,
+    "otp_totp.totpdevice": _totp_devices,
 }

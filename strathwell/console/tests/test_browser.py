@@ -93,3 +93,38 @@ def test_staff_approves_an_eligible_payout_in_the_browser(
     assert other.status == Payout.Status.LOCKED
     assert (artifacts_dir / "confirmation.png").stat().st_size > 0
     assert (artifacts_dir / "result.png").stat().st_size > 0
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_set_up_an_authenticator_at_first_sign_in(
+    chromium_driver, live_server, artifacts_dir, settings
+):
+    """STAFF_OTP_REQUIRED: the password alone leads to the set-up page (QR code and key); the
+    code computed from the shown key signs the staff user in."""
+    from base64 import b32decode
+
+    from django_otp.oath import totp
+
+    settings.STAFF_OTP_REQUIRED = True
+    settings.APP_ENV = "staging"
+    driver = chromium_driver
+    staff = AdminFactory(email="new.staff@strathwell.test")
+
+    driver.get(f"{live_server.url}/admin/login/?next=/admin/")
+    driver.delete_all_cookies()
+    driver.get(f"{live_server.url}/admin/login/?next=/admin/")
+    wait_for(driver, "#id_username").send_keys(staff.email)
+    driver.find_element(By.ID, "id_password").send_keys(DEFAULT_PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+
+    secret = wait_for(driver, "#otp-secret").text
+    assert driver.find_element(By.CSS_SELECTOR, "#otp-qr svg").is_displayed()
+    driver.save_screenshot(str(artifacts_dir / "otp-setup.png"))
+    code = f"{totp(b32decode(secret)):06d}"
+    driver.find_element(By.ID, "id_otp_token").send_keys(code)
+    driver.find_element(By.CSS_SELECTOR, "#otp-setup-form [type=submit]").click()
+
+    wait_for(driver, "#staff-queues")
+    driver.save_screenshot(str(artifacts_dir / "signed-in.png"))
+    assert AuditLog.objects.filter(action="staff.otp_enrolled", actor=staff).exists()

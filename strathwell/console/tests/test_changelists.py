@@ -50,6 +50,7 @@ PINNED = {
     "payments.webhookevent": 8,
     "disputes.dispute": 7,
     "trust.moderationevent": 7,
+    "otp_totp.totpdevice": 5,
 }
 
 

@@ -19,11 +19,12 @@ import requests
 from botocore.config import Config
 
 from strathwell.uploads.models import Upload
+from strathwell.uploads.tests.factories import image_bytes
 from vendors.tests.factories import VenueFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.e2e]
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 300
+PNG = image_bytes("PNG", (14, 9))
 
 
 @pytest.fixture
@@ -180,3 +181,44 @@ def test_object_violating_the_policy_is_never_referenced(
     assert response.status_code == 400
     assert "does not match" in response.json()["error"]["details"]["photo_keys"][0]
     assert Upload.objects.get(key=answer["key"]).status == Upload.Status.PENDING
+
+
+def test_a_disguised_file_is_never_accepted_and_its_object_is_deleted(s3, client, vendor):
+    """The store takes any bytes the form carries; the content check refuses them when the key
+    is first referenced, and deletes the object."""
+    s3_client, bucket = s3
+    fake = b"<html><script>alert(1)</script></html>".ljust(len(PNG), b" ")
+    answer = presign(client, size_bytes=len(fake)).json()
+    assert post_form(answer, data=fake).status_code == 204
+    assert answer["key"] in bucket_keys(s3_client, bucket)
+
+    response = client.patch("/api/v1/vendors/me", {"photo_keys": [answer["key"]]})
+    assert response.status_code == 400
+    assert "is not image/png" in response.json()["error"]["details"]["photo_keys"][0]
+    assert answer["key"] not in bucket_keys(s3_client, bucket)
+    upload = Upload.objects.get(key=answer["key"])
+    assert upload.status == Upload.Status.PENDING and upload.attached_at is None
+    vendor.refresh_from_db()
+    assert vendor.photo_keys == []
+
+
+def test_real_image_is_attached_and_kept_by_the_sweep(s3, client, vendor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from strathwell.uploads.services import purge_stale_uploads
+
+    s3_client, bucket = s3
+    answer = presign(client).json()
+    assert post_form(answer).status_code == 204
+    response = client.patch("/api/v1/vendors/me", {"photo_keys": [answer["key"]]})
+    assert response.status_code == 200, response.json()
+    assert Upload.objects.get(key=answer["key"]).attached_at is not None
+
+    abandoned = presign(client).json()
+    assert post_form(abandoned).status_code == 204
+    Upload.objects.update(created_at=timezone.now() - timedelta(days=2))
+    assert purge_stale_uploads() == 1
+    assert bucket_keys(s3_client, bucket) == [answer["key"]]
+    assert list(Upload.objects.values_list("key", flat=True)) == [answer["key"]]
