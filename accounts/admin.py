@@ -142,6 +142,19 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
             effect="Each selected organizer's subscription ends now (a Stripe subscription is "
             "canceled in Stripe at once, without a refund): the organizer gates close at once.",
         ),
+        confirm_action(
+            name="revoke_sessions",
+            operation="user.revoke_sessions",
+            label="Sign out of every session",
+            verb="sign out",
+            done="Signed out",
+            perform=revoke_sessions,
+            state_field=None,
+            effect="Every API session (refresh token) of each user is revoked: their apps must "
+            "sign in again. Access tokens already issued stop working when they expire "
+            "(ACCESS_TOKEN_EXPIRE_MINUTES). Use it for a lost device or a suspected theft; "
+            "setting a new password does it too.",
+        ),
     ]
     fieldsets = (
         (None, {"fields": ("email", "password", "full_name", "role")}),
@@ -159,21 +172,6 @@ class UserAdmin(AuditedAdminMixin, ConfirmActionMixin, DjangoUserAdmin):
     )
     filter_horizontal = ("groups",)
     audit_related = ("groups",)
-    actions = [
-        confirm_action(
-            name="revoke_sessions",
-            operation="user.revoke_sessions",
-            label="Sign out of every session",
-            verb="sign out",
-            done="Signed out",
-            perform=revoke_sessions,
-            state_field=None,
-            effect="Every API session (refresh token) of each user is revoked: their apps must "
-            "sign in again. Access tokens already issued stop working when they expire "
-            "(ACCESS_TOKEN_EXPIRE_MINUTES). Use it for a lost device or a suspected theft; "
-            "setting a new password does it too.",
-        ),
-    ]
 
     def has_delete_permission(self, request, obj=None):
         return False
