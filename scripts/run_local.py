@@ -6,7 +6,10 @@
   points STRIPE_API_BASE at it and registers this server's webhook URL and secret with it, so a
   PaymentIntent confirmed there produces a real signed webhook to us.
 - Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
-- Runs Django's development server until Ctrl-C, then stops localstripe.
+- Runs the work outside requests: with REDIS_URL, a Celery worker and beat; without it, tasks
+  run in process and `manage.py run_periodic --loop` runs the periodic jobs. Emails print to
+  the console unless EMAIL_URL is set.
+- Runs Django's development server until Ctrl-C, then stops everything it started.
 """
 
 import argparse
@@ -23,6 +26,34 @@ sys.path.insert(0, str(ROOT))
 
 def manage(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+
+
+def start_background(env: dict) -> list[subprocess.Popen]:
+    """The worker side: Celery worker + beat with a broker, else the in-process scheduler."""
+    if env.get("REDIS_URL"):
+        celery = str(Path(sys.executable).parent / "celery")
+        (ROOT / "var").mkdir(exist_ok=True)
+        commands = [
+            [celery, "-A", "strathwell", "worker", "--loglevel=INFO"],
+            [celery, "-A", "strathwell", "beat", "--loglevel=INFO",
+             "--schedule=var/celerybeat-schedule"],
+        ]  # fmt: skip
+        print(f"Celery worker and beat on {env['REDIS_URL']}")
+    else:
+        commands = [[sys.executable, "manage.py", "run_periodic", "--loop"]]
+        print("REDIS_URL unset: tasks run in process; periodic jobs by `run_periodic --loop`")
+    return [subprocess.Popen(command, cwd=ROOT, env=env) for command in commands]
+
+
+def stop_background(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def main() -> int:
@@ -49,8 +80,10 @@ def main() -> int:
         register_localstripe_webhook(stripe_server, webhook_url, env["STRIPE_WEBHOOK_SECRET"])
         print(f"localstripe on {stripe_server.url}; webhooks go to {webhook_url}")
 
+    background: list[subprocess.Popen] = []
     try:
         manage("seed_demo", env=env)
+        background = start_background(env)
         print(
             f"\nStrathwell API on http://{args.host}:{args.port}/api/v1/  "
             f"(docs: /api/docs/, admin: /admin/)"
@@ -63,6 +96,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        stop_background(background)
         if stripe_server:
             stripe_server.stop()
 

@@ -16,6 +16,8 @@ SAFE_PROD = {
     "CORS_ORIGINS": "https://app.strathwell.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/strathwell",
     "ALLOWED_HOSTS": "api.strathwell.com",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://mail.strathwell.com:587",
 }
 
 
@@ -48,6 +50,9 @@ def run_django(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
         ({"CORS_ORIGINS": "https://app.strathwell.com,*"}, "CORS_ORIGINS"),
         ({"DATABASE_URL": ""}, "DATABASE_URL"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        # Without a broker nothing runs outside requests and throttles are per process.
+        ({"REDIS_URL": ""}, "REDIS_URL"),
+        ({"EMAIL_URL": ""}, "EMAIL_URL"),
         # Demo seeding creates a superuser whose password is printed in the README.
         ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
     ],

@@ -13,6 +13,8 @@ from accounts.tests.factories import OrganizerFactory, UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, BookingVendorFactory
 from disputes.models import Dispute
+from notifications.models import Notification
+from notifications.services import Draft, notify
 from payments import services as money
 from payments.models import (
     Allocation,
@@ -24,6 +26,7 @@ from payments.models import (
 )
 from payments.tests.factories import PaymentFactory, intent_object, succeeded_payment
 from strathwell.audit.services import write_audit_log
+from strathwell.jobs.models import OutboxMessage
 from strathwell.uploads.tests.factories import UploadFactory
 from templates_app.tests.factories import TemplateFactory
 from trust.models import ModerationEvent
@@ -195,6 +198,37 @@ def _idempotency(n):
     )
 
 
+def outbox_message(status=OutboxMessage.Status.PENDING, **fields) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        topic="test.noop", dedupe_key=f"test:{uuid.uuid4()}", status=status, **fields
+    )
+
+
+def _outbox_messages(n):
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            topic="test.noop",
+            dedupe_key=f"test:{uuid.uuid4()}",
+            payload={"n": i, "api_key": "sk_live_hidden"},
+            status=(OutboxMessage.Status.FAILED if i % 3 == 0 else OutboxMessage.Status.PENDING),
+            last_error="SMTPServerDisconnected: Connection unexpectedly closed" if i % 3 else "",
+        )
+        for i in range(n)
+    )
+
+
+def _notifications(n):
+    """n notifications with their owed emails (through the real `notify`)."""
+    user = UserFactory()
+    key = uuid.uuid4().hex
+    notify(
+        [
+            Draft(user.pk, Notification.Kind.PAYOUT_PAID, f"Payout {i}", "Paid.", f"{key}:{i}")
+            for i in range(n)
+        ]
+    )
+
+
 BULK_BUILDERS = {
     "accounts.user": lambda n: UserFactory.create_batch(n),
     "accounts.refreshtoken": _refresh_tokens,
@@ -216,4 +250,6 @@ BULK_BUILDERS = {
     "payments.webhookevent": _webhook_events,
     "disputes.dispute": _disputes,
     "trust.moderationevent": _moderation,
+    "jobs.outboxmessage": _outbox_messages,
+    "notifications.notification": _notifications,
 }

@@ -22,6 +22,8 @@ PROJECT_APPS = (
     "bookings",
     "payments",
     "disputes",
+    "jobs",
+    "notifications",
 )
 SMALL, LARGE = 3, 100
 
@@ -48,6 +50,8 @@ PINNED = {
     "payments.webhookevent": 8,
     "disputes.dispute": 7,
     "trust.moderationevent": 7,
+    "jobs.outboxmessage": 7,
+    "notifications.notification": 6,
 }
 
 
