@@ -59,8 +59,6 @@ class Command(BaseCommand):
         except Exception as exc:  # report it and carry on with the other jobs
             self.stderr.write(f"{name}: failed: {type(exc).__name__}: {exc}")
             return False
-        finally:
-            close_old_connections()
         self.stdout.write(f"{name}: {run.processed} processed ({run.seconds:.2f} s)")
         return True
 
@@ -85,6 +83,8 @@ class Command(BaseCommand):
             for name in selected:
                 if stop.is_set() or time.monotonic() < next_run[name]:
                     continue
+                # A long-lived process: drop a connection the database closed meanwhile.
+                close_old_connections()
                 self._run(name)
                 next_run[name] = time.monotonic() + (jobs[name].interval_seconds or 60)
             stop.wait(tick)
