@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import time
 import uuid
 
 import pytest
@@ -289,3 +290,22 @@ def test_purge_deletes_only_tokens_nobody_can_present_and_old_idempotency_record
 def test_the_jobs_of_the_money_cycle_are_registered_and_do_nothing_yet():
     assert "remind_balance_due: 0 processed" in run("remind_balance_due")
     assert "reconcile_stripe: 0 processed" in run("reconcile_stripe")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_retry_sweeps_at_once_make_one_attempt(api_client, flaky_success, monkeypatch):
+    flaky_success["failures"] = 100
+    payment = PaymentFactory()
+    post_event(api_client, event_body("payment_intent.succeeded", intent_object(payment)))
+    original = money.record_payment_success
+
+    def slow(*args, **kwargs):
+        time.sleep(0.2)  # the first attempt is still running when the second sweep looks
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(money, "record_payment_success", slow)
+    with later(minutes=1, seconds=1):
+        run_together(tasks.retry_webhook_events, tasks.retry_webhook_events)
+    event = WebhookEvent.objects.get()
+    assert (event.outcome, event.attempts) == ("failed", 2)  # the delivery + ONE retry
+    assert flaky_success["calls"] == 2
