@@ -339,3 +339,45 @@ def test_booking_lines_and_statuses_still_validate():
     assert BookingVendor.Status.EXPIRED in BookingVendor.TRANSITIONS[BookingVendor.Status.PENDING]
     assert Booking.Status.EXPIRED in Booking.TRANSITIONS[Booking.Status.READY]
     assert booking.status == Booking.Status.AWAITING
+
+
+def test_staff_retry_a_notifications_email_from_the_console(
+    django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.test import Client
+    from django.urls import reverse
+
+    from strathwell.audit.models import AuditLog
+
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    user = OrganizerFactory()
+    monkeypatch.setattr(
+        "notifications.delivery.EmailMultiAlternatives.send",
+        lambda self, fail_silently=False: (_ for _ in ()).throw(ConnectionRefusedError("down")),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        notify([Draft(user.pk, K.PAYOUT_PAID, "Paid", "Paid.", "retry:1")])
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.FAILED
+    monkeypatch.undo()
+
+    staff = AdminFactory()
+    client = Client()
+    client.force_login(staff)
+    notification = Notification.objects.get()
+    changelist = client.get(reverse("admin:notifications_notification_changelist"))
+    assert "failed" in changelist.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:notifications_notification_changelist"),
+            {
+                "action": "retry_notification_emails",
+                ACTION_CHECKBOX_NAME: [str(notification.pk)],
+                "post": "yes",
+                "reason": "SMTP is back",
+            },
+        )
+    assert response.status_code == 302
+    assert [m.to for m in mail.outbox] == [[user.email]]
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.DELIVERED
+    assert AuditLog.objects.filter(action="outbox.retry", actor=staff).count() == 1
