@@ -33,8 +33,10 @@ def start_background(env: dict) -> list[subprocess.Popen]:
     if env.get("REDIS_URL"):
         celery = str(Path(sys.executable).parent / "celery")
         (ROOT / "var").mkdir(exist_ok=True)
+        # One task at a time on the SQLite file of a default local run.
+        concurrency = [] if env.get("DATABASE_URL") else ["--concurrency=1"]
         commands = [
-            [celery, "-A", "strathwell", "worker", "--loglevel=INFO"],
+            [celery, "-A", "strathwell", "worker", "--loglevel=INFO", *concurrency],
             [celery, "-A", "strathwell", "beat", "--loglevel=INFO",
              "--schedule=var/celerybeat-schedule"],
         ]  # fmt: skip
