@@ -16,7 +16,13 @@ from accounts.tests.factories import OrganizerFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.factories import booking_with_vendors
 from notifications.models import Notification
-from payments.tests.factories import event_body, intent_object, post_event
+from payments.tests.factories import (
+    event_body,
+    intent_object,
+    post_event,
+    ready_booking,
+    succeeded_payment,
+)
 from strathwell.audit.models import AuditLog
 from strathwell.jobs.models import OutboxMessage
 from strathwell.jobs.outbox import deliver_outbox_message
@@ -192,33 +198,75 @@ def back_date_requests(bookings, hours: int) -> None:
     BookingVendor.objects.filter(booking_id__in=ids).update(created_at=past)
 
 
-def test_beat_and_worker_expire_overdue_requests_and_email_once(celery_cluster, smtp, settings):
+TIMED_KINDS = {"line_expired", "booking_expired", "payout_eligible"}
+
+
+def test_beat_and_worker_make_every_timed_transition_and_email_once(celery_cluster, smtp, settings):
+    today = timezone.localdate()
+    # a request nobody answered in time, and one still within its window
     overdue = booking_with_vendors(status=Booking.Status.AWAITING, prices=(300_000,))
     fresh = booking_with_vendors(status=Booking.Status.AWAITING, prices=(300_000,))
     back_date_requests([overdue], hours=settings.VENDOR_RESPONSE_HOURS + 1)
     back_date_requests([fresh], hours=settings.VENDOR_RESPONSE_HOURS - 1)
+    # a payable booking left unpaid
+    unpaid = ready_booking(prices=(300_000,))
+    Booking.objects.filter(pk=unpaid.pk).update(
+        ready_at=timezone.now() - datetime.timedelta(hours=settings.PAYMENT_WINDOW_HOURS + 1)
+    )
+    # a paid booking on its event date, and an event past its grace days
+    starting = succeeded_payment(prices=(300_000,)).booking
+    ending = succeeded_payment(prices=(300_000,)).booking
+    ending.start(actor=ending.organizer)
+    grace = datetime.timedelta(days=settings.COMPLETION_GRACE_DAYS + 1)
+    Booking.objects.filter(pk=starting.pk).update(event_date=today)  # set-up only
+    Booking.objects.filter(pk=ending.pk).update(event_date=today - grace)
 
     celery_cluster.worker()
-    celery_cluster.beat({"expire_vendor_requests": 1})
-    line = overdue.vendors.get()
-    try:
-        emails = smtp.wait_for(2, timeout=45)  # the organizer and the vendor
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}\n{celery_cluster.logs()}") from exc
-    time.sleep(3)  # beat keeps running the job every second: nothing more happens
-    line.refresh_from_db()
-    assert line.status == BookingVendor.Status.EXPIRED
-    assert fresh.vendors.get().status == BookingVendor.Status.PENDING
-    assert by_recipient_and_kind(smtp.messages) == Counter(
+    celery_cluster.beat(
         {
-            ((overdue.organizer.email,), "line_expired"): 1,
-            ((line.vendor.user.email,), "line_expired"): 1,
+            "expire_vendor_requests": 1,
+            "expire_unpaid_bookings": 1,
+            "start_events": 1,
+            "complete_events": 1,
         }
     )
-    audit = AuditLog.objects.get(action="booking_vendor.expire")
-    assert audit.actor_id is None and audit.actor_email == "system"
-    assert audit.reason.startswith("expire_vendor_requests")
-    assert emails
+
+    def timed(email):
+        return email.kind in TIMED_KINDS
+
+    try:
+        smtp.wait_for(5, timeout=60, where=timed)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{celery_cluster.logs()}") from exc
+    time.sleep(3)  # beat keeps running the jobs every second: nothing more happens
+    for booking in (overdue, fresh, unpaid, starting, ending):
+        booking.refresh_from_db()
+    assert overdue.vendors.get().status == BookingVendor.Status.EXPIRED
+    assert fresh.vendors.get().status == BookingVendor.Status.PENDING
+    assert unpaid.status == Booking.Status.EXPIRED
+    assert starting.status == Booking.Status.IN_PROGRESS
+    assert ending.status == Booking.Status.COMPLETED
+    line_vendor = overdue.vendors.get().vendor.user.email
+    unpaid_vendor = unpaid.vendors.get().vendor.user.email
+    ending_vendor = ending.vendors.get().vendor.user.email
+    assert by_recipient_and_kind(e for e in smtp.messages if timed(e)) == Counter(
+        {
+            ((overdue.organizer.email,), "line_expired"): 1,
+            ((line_vendor,), "line_expired"): 1,
+            ((unpaid.organizer.email,), "booking_expired"): 1,
+            ((unpaid_vendor,), "booking_expired"): 1,
+            ((ending_vendor,), "payout_eligible"): 1,
+        }
+    )
+    system = AuditLog.objects.filter(actor_email="system", actor__isnull=True)
+    assert set(system.values_list("action", flat=True)) == {
+        "booking_vendor.expire",
+        "booking.expire",
+        "booking.start",
+        "booking.complete",
+        "payout.make_eligible",
+    }
+    assert system.filter(action="booking.start").count() == 1
 
 
 def test_two_workers_running_the_same_sweep_move_each_row_once(celery_cluster, smtp, settings):

@@ -309,3 +309,30 @@ def test_two_retry_sweeps_at_once_make_one_attempt(api_client, flaky_success, mo
     event = WebhookEvent.objects.get()
     assert (event.outcome, event.attempts) == ("failed", 2)  # the delivery + ONE retry
     assert flaky_success["calls"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_expiry_sweeps_at_once_expire_each_booking_once():
+    bookings = [PaymentFactory().booking for _ in range(3)]  # each with a pending deposit
+    with later(hours=settings.PAYMENT_WINDOW_HOURS + 1):
+        moved = run_together(tasks.expire_unpaid_bookings, tasks.expire_unpaid_bookings)
+    assert sum(moved) == 3, moved
+    assert {b.status for b in Booking.objects.filter(pk__in=[b.pk for b in bookings])} == {
+        S.EXPIRED
+    }
+    assert AuditLog.objects.filter(action="booking.expire").count() == 3
+    assert AuditLog.objects.filter(action="payment.cancel").count() == 3
+    assert Notification.objects.filter(kind="booking_expired").count() == 3 * 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_completion_sweeps_at_once_complete_each_event_once():
+    bookings = [started_booking() for _ in range(3)]
+    days = (bookings[0].event_date - timezone.localdate()).days + settings.COMPLETION_GRACE_DAYS
+    with later(days=days):
+        moved = run_together(tasks.complete_events, tasks.complete_events)
+    assert sum(moved) == 3, moved
+    assert AuditLog.objects.filter(action="booking.complete").count() == 3
+    eligible = Payout.objects.filter(kind=Payout.Kind.COMPLETION, status=Payout.Status.ELIGIBLE)
+    assert eligible.count() == AuditLog.objects.filter(action="payout.make_eligible").count()
+    assert Notification.objects.filter(kind="payout_eligible").count() == eligible.count()
