@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
@@ -22,6 +23,7 @@ from accounts.models import RefreshToken, User
 from strathwell.api.exceptions import TokenInvalid, TokenReused
 from strathwell.api.jwt import PASSWORD_CLAIM, password_fingerprint
 from strathwell.api.jwt import RefreshToken as JWTRefreshToken
+from strathwell.db import delete_in_batches
 
 
 def issue_tokens(
@@ -102,3 +104,17 @@ def revoke_refresh_token(raw: str, *, user: User) -> bool:
             return False
         revoke_family(row.family)
     return True
+
+
+def purge_refresh_tokens(*, before, batch_size: int = 1000) -> int:
+    """Delete the refresh tokens nobody can present any more: expired, and expired, spent or
+    revoked before `before` (the `purge_expired_tokens` job passes now − PURGE_AFTER_DAYS).
+
+    A spent or revoked token whose JWT is still valid is kept, however old: presenting it again
+    must still be recognised as reuse (401 `token_reused`, family revoked). Deletes in batches
+    so no long lock is held. Returns how many rows were deleted."""
+    now = timezone.now()
+    stale = RefreshToken.objects.filter(expires_at__lt=now).filter(
+        Q(expires_at__lt=before) | Q(spent_at__lt=before) | Q(revoked_at__lt=before)
+    )
+    return delete_in_batches(stale, batch_size=batch_size)

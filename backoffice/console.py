@@ -9,6 +9,7 @@ from backoffice.services import overview
 from disputes.models import Dispute
 from payments.models import Payout, WebhookEvent
 from strathwell.console.site import Dashboard, Queue
+from strathwell.jobs.models import OutboxMessage
 from vendors.models import Vendor
 
 
@@ -42,6 +43,13 @@ def queues() -> list[Queue]:
             {"outcome": WebhookEvent.Outcome.FAILED},
             f"?outcome__exact={WebhookEvent.Outcome.FAILED}",
             "Fix the cause, then replay",
+        ),
+        Queue(
+            "Failed notifications and other effects",
+            "jobs.OutboxMessage",
+            {"status": OutboxMessage.Status.FAILED},
+            f"?status__exact={OutboxMessage.Status.FAILED}",
+            "Fix the cause (SMTP?), then retry",
         ),
     ]
 

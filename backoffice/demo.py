@@ -234,6 +234,8 @@ BOOKINGS = [
      [("riverside", 800_000), ("brightlights", 150_000)]),
     (FULL_VENUE_BOOKING, "marcus", None, 70, 40, "ready",
      [(FULL_VENUE, 420_000), ("petal", 60_000)]),
+    ("Retirement lunch", "olivia", None, 40, 25, "expired",
+     [("glasshouse", 300_000), ("petal", 80_000)]),
 ]  # fmt: skip
 
 
@@ -432,6 +434,12 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
     for line in answers:
         line.approve(actor=line.vendor.user)
     if target == "ready":
+        return
+    if target == "expired":
+        # Nobody paid: the `expire_unpaid_bookings` job's flow, run as if the payment window
+        # had passed.
+        window = Booking.payment_window() + datetime.timedelta(minutes=1)
+        money.expire_booking(booking, now=timezone.now() + window)
         return
     booking = _pay(booking, result)
     if target == "paid":

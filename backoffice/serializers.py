@@ -40,8 +40,10 @@ class AdminOverviewSerializer(serializers.Serializer):
 
 
 class AuditActorSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    email = serializers.CharField()
+    id = serializers.UUIDField(
+        allow_null=True, help_text="null for `system` (a periodic job acting on its own)."
+    )
+    email = serializers.CharField(help_text="The user's email then, or `system`.")
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -67,7 +69,8 @@ class AuditLogSerializer(serializers.ModelSerializer):
     def get_actor(self, log):
         # From the row itself (no join): the email as it was when the action happened.
         if log.actor_id is None:
-            return None
+            # A periodic job's change is the platform's own: actor `system` (no user).
+            return {"id": None, "email": log.actor_email} if log.actor_email else None
         return {"id": str(log.actor_id), "email": log.actor_email}
 
 
@@ -85,6 +88,13 @@ class OpsHealthSerializer(serializers.Serializer):
     storage = serializers.DictField(help_text="{ok, provider, detail}")
     stripe = serializers.DictField(
         help_text="{configured, webhook_secret_configured, api_base, mode}"
+    )
+    broker = serializers.DictField(
+        help_text="{ok, mode: celery|eager, url, latency_ms}: the Celery broker (REDIS_URL)"
+    )
+    jobs = serializers.DictField(
+        help_text="{ok, oldest_due_seconds, max_lag_seconds, backlog: {job: {due, "
+        "oldest_due_seconds}}}: how long the oldest due-but-unprocessed work has waited"
     )
     read_only_mode = serializers.BooleanField()
     version = serializers.CharField()

@@ -18,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from bookings.models import Booking
 from disputes.models import Dispute
 from payments.models import LedgerEntry, Payment, Payout
+from strathwell.jobs.health import check_broker, check_jobs
 from vendors.models import Vendor
 
 # --- admin overview -------------------------------------------------------------------------
@@ -200,13 +201,24 @@ def health_report() -> dict:
     migrations = check_migrations() if database["ok"] else {"ok": False, "unapplied": []}
     storage = check_storage()
     stripe = check_stripe()
-    healthy = database["ok"] and migrations["ok"] and storage["ok"] and stripe["configured"]
+    broker = check_broker()
+    jobs = check_jobs() if database["ok"] and migrations["ok"] else {"ok": False}
+    healthy = (
+        database["ok"]
+        and migrations["ok"]
+        and storage["ok"]
+        and stripe["configured"]
+        and broker["ok"]
+        and jobs["ok"]
+    )
     return {
         "status": "ok" if healthy else "degraded",
         "database": database,
         "migrations": migrations,
         "storage": storage,
         "stripe": stripe,
+        "broker": broker,
+        "jobs": jobs,
         "read_only_mode": bool(settings.READ_ONLY_MODE),
         "version": app_version(),
     }

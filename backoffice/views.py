@@ -146,6 +146,9 @@ class AdminPaymentViewSet(viewsets.ReadOnlyModelViewSet):
 
 class AuditLogFilter(django_filters.FilterSet):
     actor_id = django_filters.UUIDFilter(field_name="actor_id")
+    actor_email = django_filters.CharFilter(
+        field_name="actor_email", help_text="e.g. `system`: what the periodic jobs did."
+    )
     action = django_filters.CharFilter(field_name="action")
     target_type = django_filters.CharFilter(field_name="target_type")
     target_id = django_filters.CharFilter(field_name="target_id")
@@ -154,7 +157,15 @@ class AuditLogFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditLog
-        fields = ["actor_id", "action", "target_type", "target_id", "created_from", "created_to"]
+        fields = [
+            "actor_id",
+            "actor_email",
+            "action",
+            "target_type",
+            "target_id",
+            "created_from",
+            "created_to",
+        ]
 
 
 @extend_schema_view(
@@ -178,8 +189,9 @@ class OpsHealthView(APIView):
 
     @extend_schema(responses={200: s.OpsHealthSerializer}, tags=["ops"])
     def get(self, request):
-        """Detailed health: database round trip, unapplied migrations, storage, Stripe,
-        read-only flag and version. `status` is `degraded` when any check fails."""
+        """Detailed health: database round trip, unapplied migrations, storage, Stripe, the
+        broker, the age of the oldest due-but-unprocessed job, read-only flag and version.
+        `status` is `degraded` when any check fails."""
         return Response(services.health_report())
 
 

@@ -42,6 +42,7 @@ from strathwell.exceptions import (
     VendorNotApproved,
 )
 from strathwell.money import percent_of
+from strathwell.system import SYSTEM, is_system
 from strathwell.transitions import Transitions
 from vendors import availability
 
@@ -90,17 +91,21 @@ class Booking(Transitions, models.Model):
         IN_PROGRESS = "in_progress"
         COMPLETED = "completed"
         CANCELED = "canceled"
+        EXPIRED = "expired"
 
     # Every edge of the booking's state graph. Each action below also names the states it may
     # start from (a subset of these edges), e.g. organizers cancel only before payment.
+    # `expired` is the `expire_unpaid_bookings` job's: a payable booking left unpaid for
+    # PAYMENT_WINDOW_HOURS; like `canceled` it is final.
     TRANSITIONS = {
         Status.DRAFT: {Status.AWAITING, Status.CANCELED},
         Status.AWAITING: {Status.READY, Status.CANCELED},
-        Status.READY: {Status.AWAITING, Status.PAID, Status.CANCELED},
+        Status.READY: {Status.AWAITING, Status.PAID, Status.CANCELED, Status.EXPIRED},
         Status.PAID: {Status.IN_PROGRESS, Status.COMPLETED, Status.CANCELED},
         Status.IN_PROGRESS: {Status.COMPLETED, Status.CANCELED},
         Status.COMPLETED: set(),
         Status.CANCELED: set(),
+        Status.EXPIRED: set(),
     }
     TRANSITION_ERROR = "Cannot {verb} a booking that is {old}."
     TRANSITION_ERROR_DETAILS = {"status": "{old}", "action": "{verb}"}
@@ -143,9 +148,12 @@ class Booking(Transitions, models.Model):
     currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
     cancel_reason = models.TextField(blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When it last became ready_for_payment: the payment window runs from here.
+    ready_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,6 +173,7 @@ class Booking(Transitions, models.Model):
                         "in_progress",
                         "completed",
                         "canceled",
+                        "expired",
                     ]
                 ),
                 name="bookings_booking_status_valid",
@@ -177,6 +186,13 @@ class Booking(Transitions, models.Model):
     def audit_state(self) -> dict:
         """A booking's audit rows record its status."""
         return {"status": self.status}
+
+    @property
+    def balance_due(self) -> bool:
+        """Whether the organizer still owes money on the booking: `start_events` starts only
+        bookings that owe nothing. Always False while the deposit is the only payment (v1);
+        the balance payments of the money cycle (#12) make it `balance_cents > 0`."""
+        return False
 
     @property
     def is_paid_or_later(self) -> bool:
@@ -349,6 +365,7 @@ class Booking(Transitions, models.Model):
                 action="booking.ready_for_payment",
                 reason=reason,
                 verb="make payable",
+                ready_at=timezone.now(),
             )
         elif self.status == self.Status.READY and not payable:
             self.transition(
@@ -558,31 +575,109 @@ class Booking(Transitions, models.Model):
             )
         return locked
 
-    def start(self, *, actor) -> "Booking":
-        """`paid → in_progress` (the event is under way)."""
+    def start(self, *, actor, reason: str = "") -> "Booking":
+        """`paid → in_progress` (the event is under way): by the organizer, or by the system on
+        the event date (`start_event`)."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
-            locked._require_organizer(actor)
+            if not is_system(actor):
+                locked._require_organizer(actor)
             locked.transition(
                 self.Status.IN_PROGRESS,
                 actor=actor,
                 action="booking.start",
+                reason=reason,
                 allowed_from={self.Status.PAID},
                 verb="start",
             )
         return locked
 
-    def complete(self, *, actor) -> "Booking":
-        """`in_progress → completed`. Call it through `payments.services.complete_booking`,
-        which makes the completion payouts eligible in the same transaction."""
+    def complete(self, *, actor, reason: str = "") -> "Booking":
+        """`in_progress → completed`, by the organizer or by the system (`complete_events`).
+        Call it through `payments.services.complete_booking`, which makes the completion
+        payouts eligible in the same transaction."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
-            locked._require_organizer(actor)
+            if not is_system(actor):
+                locked._require_organizer(actor)
             locked._to_completed(
                 actor=actor,
                 action="booking.complete",
                 allowed_from={self.Status.IN_PROGRESS},
                 verb="complete",
+                reason=reason,
+            )
+        return locked
+
+    # --- timed transitions (the periodic jobs, actor `system`) --------------------------------
+    #
+    # Each job selects candidates with the `*_q` filter below, then calls the method, which
+    # locks the booking and re-checks the same rule on the locked row: a booking that changed
+    # in between (paid, canceled, already moved by another run of the job) is left alone.
+
+    @classmethod
+    def payment_overdue_q(cls, now: datetime.datetime) -> models.Q:
+        """Ready for payment for PAYMENT_WINDOW_HOURS or more."""
+        return models.Q(status=cls.Status.READY, ready_at__lte=now - cls.payment_window())
+
+    @staticmethod
+    def payment_window() -> datetime.timedelta:
+        return datetime.timedelta(hours=settings.PAYMENT_WINDOW_HOURS)
+
+    def payment_overdue(self, now: datetime.datetime) -> bool:
+        return (
+            self.status == self.Status.READY
+            and self.ready_at is not None
+            and self.ready_at <= now - self.payment_window()
+        )
+
+    @classmethod
+    def start_due_q(cls, today: datetime.date) -> models.Q:
+        """Paid, and its event date has come (the balance is checked per booking)."""
+        return models.Q(status=cls.Status.PAID, event_date__lte=today)
+
+    def start_due(self, today: datetime.date) -> bool:
+        return self.status == self.Status.PAID and self.event_date <= today and not self.balance_due
+
+    @classmethod
+    def completion_due_q(cls, today: datetime.date) -> models.Q:
+        """In progress, COMPLETION_GRACE_DAYS after its event date (disputes: see
+        `payments.services.complete_event`)."""
+        return models.Q(
+            status=cls.Status.IN_PROGRESS,
+            event_date__lte=today - datetime.timedelta(days=settings.COMPLETION_GRACE_DAYS),
+        )
+
+    def completion_due(self, today: datetime.date) -> bool:
+        grace = datetime.timedelta(days=settings.COMPLETION_GRACE_DAYS)
+        return self.status == self.Status.IN_PROGRESS and self.event_date + grace <= today
+
+    def start_event(self, *, today: datetime.date) -> "Booking | None":
+        """`start_events`: a fully paid `paid` booking on (or after) its event date →
+        `in_progress`, actor `system`. Locks the booking and re-checks; None when it is no
+        longer due (started, canceled, or money still owed)."""
+        with transaction.atomic():
+            locked = locks.lock_booking(self.pk)
+            if not locked.start_due(today):
+                return None
+            return locked.start(
+                actor=SYSTEM, reason=f"start_events: the event date {locked.event_date} came"
+            )
+
+    def expire(self, *, actor, reason: str) -> "Booking":
+        """`ready_for_payment → expired` (final), for the `expire_unpaid_bookings` job through
+        `payments.services.expire_booking`, which voids the pending payment and releases the
+        vendors' holds in the same transaction."""
+        with transaction.atomic():
+            locked = locks.lock_booking(self.pk)
+            locked.transition(
+                self.Status.EXPIRED,
+                actor=actor,
+                action="booking.expire",
+                reason=reason,
+                allowed_from={self.Status.READY},
+                verb="expire",
+                expired_at=timezone.now(),
             )
         return locked
 
@@ -681,16 +776,20 @@ class BookingVendor(Transitions, models.Model):
         APPROVED = "approved"
         DECLINED = "declined"
         COUNTERED = "countered"
+        EXPIRED = "expired"
 
     # A vendor may counter again while countered, or decline instead; only the organizer
-    # turns a counter into an approval (accept_counter). Approved and declined are final for
-    # the line (the organizer removes a declined line and adds a replacement).
+    # turns a counter into an approval (accept_counter). Approved, declined and expired are
+    # final for the line (the organizer removes it and adds a replacement). `expired` is the
+    # `expire_vendor_requests` job's: nobody settled the line within VENDOR_RESPONSE_HOURS.
     TRANSITIONS = {
-        Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.COUNTERED},
-        Status.COUNTERED: {Status.APPROVED, Status.DECLINED, Status.COUNTERED},
+        Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.COUNTERED, Status.EXPIRED},
+        Status.COUNTERED: {Status.APPROVED, Status.DECLINED, Status.COUNTERED, Status.EXPIRED},
         Status.APPROVED: set(),
         Status.DECLINED: set(),
+        Status.EXPIRED: set(),
     }
+    AWAITING_ANSWER = frozenset({Status.PENDING, Status.COUNTERED})
     TRANSITION_ERROR = "Cannot {verb} a line that is {old}."
     TRANSITION_ERROR_DETAILS = {"line_status": "{old}"}
     transition_signal = booking_vendor_transitioned
@@ -751,7 +850,9 @@ class BookingVendor(Transitions, models.Model):
                 name="bookings_line_role_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "approved", "declined", "countered"]),
+                condition=models.Q(
+                    status__in=["pending", "approved", "declined", "countered", "expired"]
+                ),
                 name="bookings_line_status_valid",
             ),
         ]
@@ -762,8 +863,8 @@ class BookingVendor(Transitions, models.Model):
     @property
     def effective_price_cents(self) -> int:
         """What this line adds to the booking total: agreed price once agreed, else the
-        proposed one; 0 for a declined line."""
-        if self.status == self.Status.DECLINED:
+        proposed one; 0 for a declined or expired line."""
+        if self.status in (self.Status.DECLINED, self.Status.EXPIRED):
             return 0
         if self.agreed_price_cents is not None:
             return self.agreed_price_cents
@@ -830,6 +931,59 @@ class BookingVendor(Transitions, models.Model):
                 note=note or "",
                 responded_at=timezone.now(),
             )
+        return line
+
+    # --- the `expire_vendor_requests` job (actor `system`) --------------------------------------
+
+    @staticmethod
+    def response_window() -> datetime.timedelta:
+        return datetime.timedelta(hours=settings.VENDOR_RESPONSE_HOURS)
+
+    @classmethod
+    def response_overdue_q(cls, now: datetime.datetime) -> models.Q:
+        """Still pending or countered VENDOR_RESPONSE_HOURS after the booking's submission and
+        after the line's own addition, on a booking that awaits its vendors."""
+        cutoff = now - cls.response_window()
+        return models.Q(
+            status__in=list(cls.AWAITING_ANSWER),
+            booking__status=Booking.Status.AWAITING,
+            booking__submitted_at__lte=cutoff,
+            created_at__lte=cutoff,
+        )
+
+    def response_due_at(self, booking: Booking) -> datetime.datetime | None:
+        """When the line expires if nobody settles it (None before the booking is submitted)."""
+        if booking.submitted_at is None:
+            return None
+        return max(booking.submitted_at, self.created_at) + self.response_window()
+
+    def expire(self, *, now: datetime.datetime) -> "BookingVendor | None":
+        """`pending|countered → expired`, actor `system`. Locks booking → line and re-checks
+        the rule of `response_overdue_q` on them; None when the line is no longer due (answered,
+        accepted, removed, the booking moved on, or expired by another run)."""
+        with transaction.atomic():
+            booking = locks.lock_booking(self.booking_id)
+            if booking.status != Booking.Status.AWAITING:
+                return None
+            try:
+                line = locks.lock_line(booking.pk, self.pk)
+            except InvalidTransition:  # removed by the organizer meanwhile
+                return None
+            due_at = line.response_due_at(booking)
+            if line.status not in self.AWAITING_ANSWER or due_at is None or due_at > now:
+                return None
+            line.transition(
+                self.Status.EXPIRED,
+                actor=SYSTEM,
+                action="booking_vendor.expire",
+                reason=(
+                    f"expire_vendor_requests: no answer within {settings.VENDOR_RESPONSE_HOURS} "
+                    "hours"
+                ),
+                allowed_from=self.AWAITING_ANSWER,
+                verb="expire",
+            )
+            line.booking = booking
         return line
 
     # --- helpers -------------------------------------------------------------------------------

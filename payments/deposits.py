@@ -20,6 +20,7 @@ from bookings.locks import lock_booking
 from bookings.models import Booking
 from payments import stripe_client
 from payments.models import IdempotencyRecord, Payment
+from strathwell.db import delete_in_batches
 from strathwell.exceptions import (
     DomainValidationError,
     IdempotencyConflict,
@@ -274,3 +275,11 @@ def _resume_abandoned(record: IdempotencyRecord, *, serialize) -> StoredResponse
         body = _store_response(record, serialize(record.payment))
         return StoredResponse(status=201, body=body, replayed=True)
     return _finish_payment(record, serialize=serialize)
+
+
+def purge_idempotency_records(*, before, batch_size: int = 1000) -> int:
+    """Delete the idempotency records last touched before `before` (the `purge_expired_tokens`
+    job passes now − PURGE_AFTER_DAYS): a key that old is no longer replayed, and a retry with
+    it makes a new payment request. Returns how many rows were deleted."""
+    stale = IdempotencyRecord.objects.filter(updated_at__lt=before)
+    return delete_in_batches(stale, batch_size=batch_size)

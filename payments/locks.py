@@ -46,12 +46,19 @@ __all__ = [
     "lock_payout",
     "lock_payouts",
     "lock_webhook_event",
+    "try_lock_webhook_event",
 ]
 
 
 def lock_webhook_event(pk) -> models.WebhookEvent:
     """Step 1: the stored Stripe event being processed."""
     return models.WebhookEvent.objects.select_for_update().get(pk=pk)
+
+
+def try_lock_webhook_event(pk) -> models.WebhookEvent | None:
+    """Step 1 without waiting (`SKIP LOCKED`): None when another transaction is processing the
+    event, so a periodic retry leaves it to that one."""
+    return models.WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
 
 
 def lock_payment(pk) -> models.Payment:

@@ -8,6 +8,8 @@ payment → payouts → dispute):
 - `record_payment_success`: payment succeeded → booking paid → allocation → ledger → payouts;
 - `cancel_booking` / `complete_booking`: the booking's transition, then its payments voided and
   payouts held (cancel) or its completion payouts made eligible (complete);
+- `expire_booking` / `complete_event`: the same for the periodic jobs (actor `system`), each
+  re-checking under the booking's lock that the booking is still due;
 - `add_vendor` / `remove_vendor`: a line change that voids the deposit of a payable booking;
 - `open_dispute` / `change_dispute_status` (and `start_dispute_review`, `resolve_dispute`):
   the dispute's transition, then the payouts it freezes, releases or reverses.
@@ -30,6 +32,8 @@ from payments import locks, stripe_client
 from payments.allocation import allocate
 from payments.models import Allocation, LedgerEntry, Payment, Payout
 from strathwell.exceptions import DomainValidationError, InvalidTransition
+from strathwell.system import SYSTEM
+from vendors import availability
 
 logger = logging.getLogger("strathwell.payments")
 
@@ -172,17 +176,69 @@ def cancel_booking(booking, *, actor, reason: str = "", by_staff: bool = False) 
 
 
 def complete_booking(booking, *, actor, reason: str = "", by_staff: bool = False) -> Booking:
-    """Complete a booking (`Booking.complete`, or staff's `force_complete` with a reason) and
-    make its completion payouts eligible in the same transaction (`on_booking_completed`).
-    Locks booking → payouts."""
+    """Complete a booking (`Booking.complete` by its organizer or the system, or staff's
+    `force_complete` with a reason) and make its completion payouts eligible in the same
+    transaction (`on_booking_completed`). Locks booking → payouts."""
     with transaction.atomic():
         locks.lock_booking(booking.pk)
         if by_staff:
             completed = booking.force_complete(actor=actor, reason=reason)
         else:
-            completed = booking.complete(actor=actor)
+            completed = booking.complete(actor=actor, reason=reason)
         on_booking_completed(completed, actor=actor)
     return completed
+
+
+# --- timed transitions (the periodic jobs; actor `system`) ---------------------------------------
+
+
+def expire_booking(booking, *, now=None) -> Booking | None:
+    """`expire_unpaid_bookings`: a booking `ready_for_payment` for PAYMENT_WINDOW_HOURS becomes
+    `expired` (final) and, in the same transaction, its pending and failed payments are voided
+    (their PaymentIntents canceled at Stripe after the commit) and its vendors' date holds are
+    released. Locks booking → payments and re-checks the window on the locked booking; None
+    when it is no longer due (paid, canceled, reopened, or expired by another run)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = locks.lock_booking(booking.pk)
+        if not locked.payment_overdue(now):
+            return None
+        reason = (
+            f"expire_unpaid_bookings: not paid within {settings.PAYMENT_WINDOW_HOURS} hours "
+            f"of becoming ready ({locked.ready_at.isoformat()})"
+        )
+        expired = locked.expire(actor=SYSTEM, reason=reason)
+        # The lock order: the vendors' date units come before the payments.
+        release_availability_holds(expired, reason="booking expired unpaid")
+        _void_pending_payments(expired, actor=SYSTEM, reason="booking expired unpaid")
+    return expired
+
+
+def release_availability_holds(booking, *, reason: str, actor=SYSTEM) -> int:
+    """Release the vendors' date holds (and booked units) of a booking whose money will not
+    stay: it ends unpaid (expiry) or its payment went back (a refund). Inside its transaction,
+    with the booking locked. Returns how many units were released."""
+    return availability.release_for_booking(booking.pk, actor=actor, reason=reason)
+
+
+def complete_event(booking, *, today=None) -> Booking | None:
+    """`complete_events`: an `in_progress` booking COMPLETION_GRACE_DAYS after its event date
+    and without an open dispute is completed by the system through `complete_booking` (its
+    completion payouts become eligible). Locks the booking and re-checks; None when it is no
+    longer due or a dispute is open (the dispute's decision settles it)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        locked = locks.lock_booking(booking.pk)
+        if not locked.completion_due(today) or Dispute.open_for_booking(locked.pk):
+            return None
+        return complete_booking(
+            locked,
+            actor=SYSTEM,
+            reason=(
+                f"complete_events: {settings.COMPLETION_GRACE_DAYS} days after the event date "
+                f"{locked.event_date}"
+            ),
+        )
 
 
 def on_booking_completed(booking, *, actor=None):

@@ -13,7 +13,8 @@ Flow of one delivery (`POST /api/v1/webhooks/stripe`):
 3. `process_event()` — locks that row; an event with a final outcome is a duplicate (200, no
    effect). Otherwise the handler runs inside a savepoint: an exception rolls its effects back,
    the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
-   `manage.py replay_webhook_events` runs stored events through the same function.
+   `manage.py replay_webhook_events` runs stored events through the same function, and the
+   `retry_webhook_events` job retries failed ones with a backoff (`retry_event`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import stripe
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import billing
@@ -196,6 +199,48 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
         event.processed_at = timezone.now()
         event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
     return ProcessResult(event=event)
+
+
+# --- 4. retry (the `retry_webhook_events` job) ---------------------------------------------------
+
+# An event recorded but never processed for this long died with its request (Stripe may have
+# given up on it, or be waiting hours to redeliver): the job processes it.
+UNPROCESSED_AFTER = timedelta(minutes=5)
+
+
+def retry_due_at(event: WebhookEvent) -> datetime | None:
+    """When the job next processes this event: a failed one WEBHOOK_RETRY_BASE_SECONDS ×
+    (2^attempts − 1) after it arrived (1, 3, 7, 15… minutes: each wait twice the last), at most
+    WEBHOOK_MAX_ATTEMPTS attempts in all; one never processed, UNPROCESSED_AFTER after it
+    arrived. None: nothing more to do."""
+    if event.outcome == Outcome.RECEIVED:
+        return event.received_at + UNPROCESSED_AFTER
+    if event.outcome != Outcome.FAILED or event.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        return None
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    return event.received_at + timedelta(seconds=base * (2**event.attempts - 1))
+
+
+def retry_candidates():
+    """Events the job may have to process: failed with attempts left, or never processed."""
+    return WebhookEvent.objects.filter(
+        Q(outcome=Outcome.FAILED, attempts__lt=settings.WEBHOOK_MAX_ATTEMPTS)
+        | Q(outcome=Outcome.RECEIVED)
+    )
+
+
+def retry_event(event_pk: int, *, now: datetime) -> ProcessResult | None:
+    """Process a failed (or never processed) event again if its backoff is over. Takes the
+    event's lock first with SKIP LOCKED and re-checks under it, so two runs of the job (or the
+    job and a redelivery from Stripe) never process it at once; None when not due or busy."""
+    with transaction.atomic():
+        event = locks.try_lock_webhook_event(event_pk)
+        if event is None:
+            return None
+        due_at = retry_due_at(event)
+        if due_at is None or due_at > now:
+            return None
+        return process_event(event.pk)
 
 
 def _dispatch(event: WebhookEvent) -> tuple[str, str]:

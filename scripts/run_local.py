@@ -9,7 +9,10 @@
   go through Stripe Billing (SUBSCRIPTION_PROVIDER=stripe) and the demo's subscribed
   organizers are Stripe-backed.
 - Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
-- Runs Django's development server until Ctrl-C, then stops localstripe.
+- Runs the work outside requests: with REDIS_URL, a Celery worker and beat; without it, tasks
+  run in process and `manage.py run_periodic --loop` runs the periodic jobs. Emails print to
+  the console unless EMAIL_URL is set.
+- Runs Django's development server until Ctrl-C, then stops everything it started.
 """
 
 import argparse
@@ -47,6 +50,36 @@ def stripe_setup(env: dict) -> dict:
     )
 
 
+def start_background(env: dict) -> list[subprocess.Popen]:
+    """The worker side: Celery worker + beat with a broker, else the in-process scheduler."""
+    if env.get("REDIS_URL"):
+        celery = str(Path(sys.executable).parent / "celery")
+        (ROOT / "var").mkdir(exist_ok=True)
+        # One task at a time on the SQLite file of a default local run.
+        concurrency = [] if env.get("DATABASE_URL") else ["--concurrency=1"]
+        commands = [
+            [celery, "-A", "strathwell", "worker", "--loglevel=INFO", *concurrency],
+            [celery, "-A", "strathwell", "beat", "--loglevel=INFO",
+             "--schedule=var/celerybeat-schedule"],
+        ]  # fmt: skip
+        print(f"Celery worker and beat on {env['REDIS_URL']}")
+    else:
+        commands = [[sys.executable, "manage.py", "run_periodic", "--loop"]]
+        print("REDIS_URL unset: tasks run in process; periodic jobs by `run_periodic --loop`")
+    return [subprocess.Popen(command, cwd=ROOT, env=env) for command in commands]
+
+
+def stop_background(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -71,12 +104,14 @@ def main() -> int:
         register_localstripe_webhook(stripe_server, webhook_url, env["STRIPE_WEBHOOK_SECRET"])
         print(f"localstripe on {stripe_server.url}; webhooks go to {webhook_url}")
 
+    background: list[subprocess.Popen] = []
     try:
         if stripe_server and env.get("SUBSCRIPTION_PROVIDER", "stripe") == "stripe":
             env.update(stripe_setup(env))  # the subscription product and plans, once
         # Only this command gets the demo flag: it is refused without it (the demo admin's
         # password is published), and the server itself keeps POST /ops/seed-demo off.
         manage("seed_demo", env={**env, "ENABLE_DEMO_OPS": "true"})
+        background = start_background(env)
         print(
             f"\nStrathwell API on http://{args.host}:{args.port}/api/v1/  "
             f"(docs: /api/docs/, admin: /admin/)"
@@ -89,6 +124,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        stop_background(background)
         if stripe_server:
             stripe_server.stop()
 

@@ -1,6 +1,6 @@
-"""Database helpers shared by the apps' migrations."""
+"""Database helpers shared by the apps: migrations' triggers, batched deletes."""
 
-from django.db import migrations
+from django.db import migrations, transaction
 
 _FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION strathwell_reject_mutation() RETURNS trigger AS $$
@@ -47,3 +47,15 @@ def advisory_xact_lock(name: str) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+
+
+def delete_in_batches(queryset, *, batch_size: int = 1000) -> int:
+    """Delete the rows of `queryset` a batch at a time (each its own short transaction, so a
+    purge never holds many row locks for long). Returns how many rows were deleted."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not pks:
+                return deleted
+            deleted += queryset.model._base_manager.filter(pk__in=pks).delete()[0]

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("bookings.urls")),
     path("", include("payments.urls")),
     path("", include("disputes.urls")),
+    path("", include("notifications.urls")),
     path("", include("backoffice.urls")),
 ]
 

@@ -112,3 +112,53 @@ def test_read_only_mode_is_reported_and_health_still_answers(admin_client_api, s
 def test_ops_health_is_admin_only(organizer_client, api_client):
     assert organizer_client.get(URL).status_code == 403
     assert api_client.get(URL).status_code == 401
+
+
+# --- the work outside requests ---------------------------------------------------------------
+
+
+def test_health_reports_the_eager_mode_without_a_broker(admin_client_api):
+    body = admin_client_api.get(URL).json()
+    assert body["broker"]["ok"] is True and body["broker"]["mode"] == "eager"
+    assert body["jobs"]["ok"] is True and body["jobs"]["oldest_due_seconds"] == 0
+    assert set(body["jobs"]["backlog"]) >= {
+        "expire_vendor_requests",
+        "expire_unpaid_bookings",
+        "start_events",
+        "complete_events",
+        "retry_webhook_events",
+        "deliver_outbox",
+    }
+
+
+def test_health_pings_the_broker(admin_client_api, settings, redis_namespace):
+    settings.REDIS_URL = redis_namespace.url
+    broker = admin_client_api.get(URL).json()["broker"]
+    assert broker["ok"] is True and broker["mode"] == "celery"
+    assert broker["url"].startswith("redis://127.0.0.1:6379")
+
+
+def test_unreachable_broker_degrades(admin_client_api, settings):
+    settings.REDIS_URL = "redis://:s3cret@127.0.0.1:1/0"
+    body = admin_client_api.get(URL).json()
+    assert body["status"] == "degraded" and body["broker"]["ok"] is False
+    assert "s3cret" not in str(body)
+
+
+def test_work_waiting_too_long_degrades(admin_client_api, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from strathwell.jobs.models import OutboxMessage
+
+    settings.JOBS_MAX_LAG_SECONDS = 600
+    OutboxMessage.objects.create(
+        topic="test.noop",
+        dedupe_key="lagging",
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=20),
+    )
+    body = admin_client_api.get(URL).json()
+    assert body["status"] == "degraded" and body["jobs"]["ok"] is False
+    assert body["jobs"]["backlog"]["deliver_outbox"]["due"] == 1
+    assert 1190 < body["jobs"]["oldest_due_seconds"] < 1300

@@ -60,6 +60,7 @@ def test_overview_numbers_of_a_hand_computed_world(make_client, django_assert_nu
         "in_progress": 0,
         "completed": 0,
         "canceled": 1,
+        "expired": 0,
         "total": 3,
     }
     assert body["payments"] == {
@@ -102,6 +103,7 @@ def test_overview_numbers_of_the_demo_world(settings):
         "in_progress": 1,
         "completed": 1,
         "canceled": 1,
+        "expired": 1,
     }
     assert data["payments"]["succeeded"] == 4
     assert data["payouts"] == {

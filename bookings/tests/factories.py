@@ -20,6 +20,10 @@ class BookingFactory(factory.django.DjangoModelFactory):
     submitted_at = factory.LazyAttribute(
         lambda o: None if o.status == Booking.Status.DRAFT else timezone.now()
     )
+    # The payment window of a ready booking runs from here (expire_unpaid_bookings).
+    ready_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status == Booking.Status.READY else None
+    )
 
 
 class BookingVendorFactory(factory.django.DjangoModelFactory):

@@ -60,6 +60,11 @@ STAFF_OPERATIONS: dict[str, tuple[str, ...]] = {
     "webhook_event.replay": ("payments.change_webhookevent",),
     "dispute.view": ("disputes.view_dispute",),
     "dispute.decide": ("disputes.change_dispute",),
+    # work outside requests
+    "outbox.view": ("jobs.view_outboxmessage",),
+    "outbox.retry": ("jobs.change_outboxmessage",),
+    "notification.view": ("notifications.view_notification",),
+    "notification.retry_email": ("notifications.change_notification",),
 }
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from django.db import models
 
 from strathwell.api.middleware import current_request_ip
+from strathwell.system import SYSTEM_ACTOR_NAME, is_system
 
 SECRET_MARKERS = ("password", "secret", "token", "jti", "api_key", "signature")
 # Keys that are credentials only as a whole word ("access"/"refresh": the session JWTs).
@@ -66,13 +67,15 @@ def write_audit_log(*, actor, action, target, before=None, after=None, reason=""
     from strathwell.audit.models import AuditLog
 
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    # A periodic job's change (actor SYSTEM) shows as "system"; a Stripe event's has no actor.
+    actor_email = SYSTEM_ACTOR_NAME if is_system(actor) else getattr(actor_obj, "email", "")
     if isinstance(target, models.Model):
         target_type, target_id = target._meta.label_lower, str(target.pk)
     else:  # ("type", id) for things that are not model rows
         target_type, target_id = target[0], str(target[1])
     return AuditLog.objects.create(
         actor=actor_obj,
-        actor_email=getattr(actor_obj, "email", "") or "",
+        actor_email=actor_email or "",
         action=action,
         target_type=target_type,
         target_id=target_id,

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "bookings",
     "payments",
     "disputes",
+    "strathwell.jobs",  # periodic sweeps, the outbox of effects owed after a commit
+    "notifications",  # above payments: it reads bookings, payments, disputes and vendors
     "backoffice",  # the top layer: it may import every other app; no app imports it
 ]
 
@@ -107,6 +109,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
             "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
         }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run` with a worker: two processes write to the file. Take the write lock when a
+    # transaction starts and wait for it, instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -323,15 +331,119 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Redis: cache (throttles) and the Celery broker ----------------------------------------
+# Unset: a per-process LocMem cache, tasks run in process (eager) and `make run` runs the
+# periodic jobs with `manage.py run_periodic --loop`. Set (redis://host:6379/0): throttle
+# counters are shared by every process and machine, and tasks go to `celery -A strathwell
+# worker` (periodic ones scheduled by `celery -A strathwell beat`).
+REDIS_URL = env.str("REDIS_URL", default="")
 # Rate limits and login lockouts live in this cache: it must be shared by every process of a
-# deployment (redis://host:6379/0; required with APP_ENV=prod). The in-process default suits
-# one `make run` server and the tests.
-CACHE_URL = env.str("CACHE_URL", default="locmemcache://strathwell")
+# deployment (required with APP_ENV=prod). CACHE_URL if set, else the Redis of REDIS_URL, else
+# an in-process cache that suits one `make run` server and the tests.
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL or "locmemcache://strathwell")
 CACHES = {"default": env.cache_url_config(CACHE_URL)}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="strathwell"))
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 2, "socket_timeout": 2}
+    )
 if APP_ENV in DEV_APP_ENVS:
     # axes.W001 says an in-process cache cannot share lockouts between processes: true, and
     # fine for one local server and the tests. Guarded environments keep the warning.
     SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# --- Work outside requests: Celery, periodic jobs, the outbox -------------------------------
+# Read by strathwell/celery.py (namespace CELERY). Without REDIS_URL every task runs eagerly in
+# the process that enqueues it (after the commit), so a fresh checkout needs no broker.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A task is acknowledged after it ran, so a worker that dies mid-task leaves it to be redelivered
+# (and every task is safe to run twice). One message at a time per worker process.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="strathwell")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Several deployments (or test runs) may share one Redis: every broker key is prefixed.
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="strathwell:"),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueueing happens after a commit, inside a request: fail fast when the broker is down (the
+# outbox sweep delivers what could not be enqueued).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+
+# Every periodic job and how often it runs (seconds); `PERIODIC_JOB_INTERVALS` overrides some,
+# e.g. `start_events=300,deliver_outbox=30`. The same table drives `celery beat` and
+# `manage.py run_periodic --loop`.
+PERIODIC_JOB_DEFAULT_INTERVALS = {
+    "expire_vendor_requests": 300,
+    "expire_unpaid_bookings": 300,
+    "start_events": 900,
+    "complete_events": 3600,
+    "remind_balance_due": 3600,
+    "retry_webhook_events": 60,
+    "purge_expired_tokens": 86400,
+    "reconcile_stripe": 86400,
+    "deliver_outbox": 60,
+    "purge_stale_uploads": 3600,
+}
+PERIODIC_JOB_INTERVALS = {
+    **PERIODIC_JOB_DEFAULT_INTERVALS,
+    **{
+        name: int(seconds)
+        for name, seconds in env.dict("PERIODIC_JOB_INTERVALS", default={}).items()
+    },
+}
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": f"periodic.{name}", "schedule": float(seconds)}
+    for name, seconds in PERIODIC_JOB_INTERVALS.items()
+}
+# How many due rows one run of a sweep handles (the next run takes the rest).
+JOB_BATCH_SIZE = env.int("JOB_BATCH_SIZE", default=500)
+# /ops/health reports `degraded` when a due job has waited longer than this.
+JOBS_MAX_LAG_SECONDS = env.int("JOBS_MAX_LAG_SECONDS", default=900)
+# Outbox (emails owed after a commit): retries with exponential backoff, then `failed` for staff.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+
+# Timed transitions (API.md "v1.1 additions → Time").
+VENDOR_RESPONSE_HOURS = env.int("VENDOR_RESPONSE_HOURS", default=72)
+PAYMENT_WINDOW_HOURS = env.int("PAYMENT_WINDOW_HOURS", default=72)
+COMPLETION_GRACE_DAYS = env.int("COMPLETION_GRACE_DAYS", default=3)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+# Spent/revoked/expired refresh tokens and idempotency records are deleted after this long.
+PURGE_AFTER_DAYS = env.int("PURGE_AFTER_DAYS", default=30)
+
+# --- Email ----------------------------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587 (smtp+tls://, smtp+ssl:// ...); unset: emails are
+# printed to the console (the worker's, or `make run`'s).
+EMAIL_URL = env.str("EMAIL_URL", default="")
+globals().update(
+    {
+        key: value
+        for key, value in env.email_url_config(EMAIL_URL or "consolemail://").items()
+        if value is not None
+    }
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Strathwell <no-reply@strathwell.com>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_SUBJECT_PREFIX = "[Strathwell] "
 
 LOGGING = {
     "version": 1,

@@ -98,6 +98,16 @@ def validate_prod_only(s: dict) -> None:
             "SUBSCRIPTION_PROVIDER must be stripe when APP_ENV=prod (the manual provider "
             "gives subscriptions away)."
         )
+    if not s.get("REDIS_URL"):
+        # Without a broker nothing runs outside requests on more than one machine, and rate
+        # limits are per process.
+        raise ImproperlyConfigured(
+            "REDIS_URL must be set when APP_ENV=prod (the Celery broker and the shared cache)."
+        )
+    if not s.get("EMAIL_URL"):
+        raise ImproperlyConfigured(
+            "EMAIL_URL must be set when APP_ENV=prod (notifications would only be printed)."
+        )
     if s.get("ENABLE_DEMO_OPS"):
         # seed-demo creates a superuser with the published demo password.
         _refuse("ENABLE_DEMO_OPS must be false when APP_ENV=prod.")

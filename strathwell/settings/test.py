@@ -34,3 +34,21 @@ MEDIA_ROOT = "/tmp/strathwell-test-media"
 # Static files come from the app finders in tests (no collectstatic run).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The test process itself runs tasks eagerly with a LocMem cache, whatever the shell exports
+# (the autouse cache.clear() would FLUSHDB a shared Redis). The real worker, beat and server
+# processes the tests start (strathwell.testing.workers) set STRATHWELL_TEST_SUBPROCESS=1 and
+# their own REDIS_URL, EMAIL_URL and DATABASE_URL. (Set here, after the base settings were
+# computed: `strathwell.settings` imports them before this module runs.)
+if os.environ.get("STRATHWELL_TEST_SUBPROCESS") != "1":
+    REDIS_URL = ""
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "strathwell-tests",
+        }
+    }
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+    EMAIL_URL = ""
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -15,6 +15,10 @@ Fixtures
 ``webhook_receiver`` (function)   WebhookReceiver recording every POST it gets.
 ``chromium_driver`` (session)     Selenium Chrome driver on /usr/bin/chromium (headless).
 ``artifacts_dir`` (function)      ``<repo>/artifacts/<test-name>/``, created on demand.
+``redis_namespace`` (session)     a unique key prefix in the tests' Redis (db 13), cleaned up.
+``smtp`` (function)               a real SMTP server on loopback (aiosmtpd) recording emails.
+``celery_broker`` (function)      this process enqueues to that Redis instead of eagerly.
+``celery_cluster`` (function)     real Celery workers / beat on it, started on demand.
 
 With pytest-xdist every worker gets its own servers (session scope is per worker) on its own
 port; the servers share no files, so workers cannot see each other's data.
@@ -22,6 +26,7 @@ port; the servers share no files, so workers cannot see each other's data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -39,6 +44,14 @@ from strathwell.testing.servers import (
     WebhookReceiver,
     start_localstripe,
     start_moto_s3,
+)
+from strathwell.testing.workers import (
+    CeleryProcess,
+    RedisNamespace,
+    SMTPServer,
+    process_env,
+    start_beat,
+    start_worker,
 )
 
 if TYPE_CHECKING:
@@ -240,3 +253,151 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             except Exception as exc:  # never mask the real failure
                 report.sections.append(("chromium artifacts", f"could not save: {exc!r}"))
     return report
+
+
+# --- Redis, Celery workers, SMTP ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_namespace() -> Iterator[RedisNamespace]:
+    """A key prefix of this session in the tests' Redis (STRATHWELL_TEST_REDIS_URL, db 13 by
+    default); its keys are deleted at the end. Fails when Redis does not answer."""
+    namespace = RedisNamespace()
+    try:
+        with contextlib.closing(namespace.client()) as client:
+            client.ping()
+    except Exception as exc:
+        pytest.fail(
+            f"Redis at {namespace.url} is not reachable ({exc}); `make test` starts it "
+            "(scripts/ensure_redis.sh).",
+            pytrace=False,
+        )
+    yield namespace
+    namespace.cleanup()
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on a loopback port, recording every message."""
+    server = SMTPServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: SMTPServer) -> Iterator[SMTPServer]:
+    """`smtp_server`, emptied and open for this test."""
+    smtp_server.clear()
+    smtp_server.release()
+    yield smtp_server
+    smtp_server.release()
+
+
+def _reset_celery_pools(app: Any) -> None:
+    """Forget every broker connection (kombu keeps them in process-wide pools)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_broker(redis_namespace: RedisNamespace) -> Iterator[Any]:
+    """This test process enqueues to the real broker (the session's Redis namespace) instead
+    of running tasks eagerly; restored afterwards."""
+    from strathwell.celery import app
+
+    conf = app.conf
+    saved = {
+        "broker_url": conf.broker_url,
+        "task_always_eager": conf.task_always_eager,
+        "broker_transport_options": dict(conf.broker_transport_options or {}),
+    }
+    conf.update(
+        broker_url=redis_namespace.url,
+        task_always_eager=False,
+        broker_transport_options={
+            **saved["broker_transport_options"],
+            "global_keyprefix": redis_namespace.broker_prefix,
+        },
+    )
+    _reset_celery_pools(app)
+    try:
+        yield app
+    finally:
+        conf.update(saved)
+        _reset_celery_pools(app)
+
+
+def database_url_for_subprocesses() -> str:
+    """The URL of the (test) database this process uses, for the processes tests start."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class CeleryCluster:
+    """Workers and beat started on demand for one test, all stopped at its end."""
+
+    def __init__(self, namespace: RedisNamespace, smtp: SMTPServer, log_dir: Path) -> None:
+        self.namespace = namespace
+        self.smtp = smtp
+        self.log_dir = log_dir
+        self.processes: list[CeleryProcess] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return process_env(
+            self.namespace,
+            database_url=database_url_for_subprocesses(),
+            email_url=self.smtp.url,
+            **extra,
+        )
+
+    def worker(self, name: str = "worker1", **extra: str) -> CeleryProcess:
+        process = start_worker(self.env(**extra), name=name, log_dir=self.log_dir)
+        self.processes.append(process)
+        return process
+
+    def beat(self, intervals: dict[str, int], **extra: str) -> CeleryProcess:
+        """beat with these jobs' intervals (seconds); every other job hourly."""
+        from django.conf import settings
+
+        every = dict.fromkeys(settings.PERIODIC_JOB_INTERVALS, 3600) | intervals
+        spec = ",".join(f"{name}={seconds}" for name, seconds in every.items())
+        process = start_beat(self.env(PERIODIC_JOB_INTERVALS=spec, **extra), log_dir=self.log_dir)
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name} ---\n{p.output()[-3000:]}" for p in self.processes)
+
+
+@pytest.fixture
+def celery_cluster(
+    transactional_db: None,
+    redis_namespace: RedisNamespace,
+    smtp: SMTPServer,
+    celery_broker: Any,
+    tmp_path: Path,
+) -> Iterator[CeleryCluster]:
+    """Real `celery -A strathwell worker|beat` processes on Redis, the test database and the
+    SMTP server (start them with `.worker()`, `.beat({...})`); this process enqueues to the
+    same broker. Use with `@pytest.mark.django_db(transaction=True)`."""
+    cluster = CeleryCluster(redis_namespace, smtp, tmp_path)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -3,7 +3,7 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.tests.factories import AdminFactory, UserFactory
 from strathwell.audit.models import AuditLog
-from strathwell.audit.services import audited_change, mask_secrets, snapshot
+from strathwell.audit.services import audited_change, mask_secrets, snapshot, write_audit_log
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,18 @@ def test_snapshot_is_json_safe():
     data = snapshot(user)
     assert data["id"] == str(user.id)
     assert isinstance(data["date_joined"], str)
+
+
+@pytest.mark.django_db
+def test_a_periodic_jobs_change_is_audited_as_system(admin_client_api):
+    from strathwell.system import SYSTEM
+
+    write_audit_log(actor=SYSTEM, action="booking.expire", target=("bookings.booking", "b1"))
+    write_audit_log(actor=None, action="payment.succeed", target=("payments.payment", "p1"))
+    row = AuditLog.objects.get(action="booking.expire")
+    assert (row.actor_id, row.actor_email) == (None, "system")
+    body = admin_client_api.get("/api/v1/admin/audit-logs?actor_email=system").json()
+    assert [r["action"] for r in body["results"]] == ["booking.expire"]
+    assert body["results"][0]["actor"] == {"id": None, "email": "system"}
+    stripe = admin_client_api.get("/api/v1/admin/audit-logs?action=payment.succeed").json()
+    assert stripe["results"][0]["actor"] is None  # no actor at all (a Stripe event)

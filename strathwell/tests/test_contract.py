@@ -69,6 +69,8 @@ class World:
         )
         assert screened.status_code == 201, screened.content
         self.moderation = screened.json()
+        # The paid bookings told the organizer (payment received) and the vendors.
+        self.notification = self.organizer.notifications.order_by("created_at").first()
 
     def path(self, template: str) -> str:
         return API + template.format(
@@ -83,6 +85,7 @@ class World:
             vendor=self.other_vendor.pk,
             pending_vendor=self.pending_vendor.pk,
             admin=self.admin.pk,
+            notification=self.notification.pk,
             random=uuid.uuid4(),
         )
 
@@ -153,6 +156,7 @@ TEMPLATE_SUMMARY = {
     "id", "slug", "title", "event_type", "summary", "guest_count_min", "guest_count_max",
     "estimated_total_cents", "currency",
 }  # fmt: skip
+NOTIFICATION = {"id", "kind", "title", "body", "booking_id", "created_at", "read_at"}
 ME = {"id", "email", "full_name", "role", "is_admin", "subscription"}
 SUBSCRIPTION = {"status", "plan", "started_at", "canceled_at", "current_period_end", "cancel_at"}
 COUNTED = ("vendors", "bookings", "payments", "payouts", "disputes")
@@ -177,7 +181,13 @@ SHAPES = [
     ("anon", "/templates", {"results.0": TEMPLATE_SUMMARY}),
     ("organizer", "/templates/{template}", {"": TEMPLATE_SUMMARY | {"description", "items"}}),
     ("admin", "/admin/overview", {"": set(COUNTED)}),
-    ("admin", "/ops/health", {"": {"status", "database", "migrations", "storage", "stripe"}}),
+    (
+        "admin",
+        "/ops/health",
+        {"": {"status", "database", "migrations", "storage", "stripe", "broker", "jobs"}},
+    ),
+    ("organizer", "/notifications", {"results.0": NOTIFICATION}),
+    ("venue", "/notifications", {"results.0": NOTIFICATION}),
     ("anon", "/health", {"": {"status"}}),
 ]
 
@@ -234,6 +244,8 @@ LISTS = [
     ("admin", "/admin/bookings"),
     ("admin", "/admin/payments"),
     ("admin", "/admin/audit-logs"),
+    ("organizer", "/notifications"),
+    ("venue", "/notifications"),
 ]
 
 
@@ -281,6 +293,7 @@ FILTERS = [
     ("admin", "/admin/audit-logs", {"actor_id": "{organizer}"}, {"actor_id": "{random}"}),
     ("admin", "/admin/audit-logs", {"target_type": "disputes.dispute"}, {"target_type": "x.y"}),
     ("admin", "/admin/audit-logs", {"target_id": "{dispute}"}, {"target_id": "{random}"}),
+    ("organizer", "/notifications", {"unread": "true"}, {"unread": "false"}),
 ]
 
 
@@ -315,6 +328,9 @@ ACCESS = [
     ("anon", "GET", "/bookings", 401, "not_authenticated"),
     ("anon", "GET", "/templates/{template}", 401, "not_authenticated"),
     ("anon", "GET", "/admin/overview", 401, "not_authenticated"),
+    ("anon", "GET", "/notifications", 401, "not_authenticated"),
+    ("stranger", "POST", "/notifications/{notification}/read", 404, "not_found"),
+    ("venue", "POST", "/notifications/{notification}/read", 404, "not_found"),
     # another user's object is missing, never forbidden
     ("stranger", "GET", "/bookings/{booking}", 404, "not_found"),
     ("stranger", "POST", "/bookings/{booking}/cancel", 404, "not_found"),

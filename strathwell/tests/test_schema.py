@@ -84,6 +84,7 @@ POST /admin/bookings/{id}/cancel; POST /admin/bookings/{id}/force-complete
 GET /admin/audit-logs; GET /health; GET /ops/health; POST /ops/seed-demo
 GET /vendors/me/calendar; POST /vendors/me/blocked-dates; DELETE /vendors/me/blocked-dates/{date}
 GET /vendors/{id}/availability
+GET /notifications; POST /notifications/{id}/read
 """
 
 

@@ -23,6 +23,8 @@ SAFE_GUARDED = {
     "CORS_ORIGINS": "https://app.strathwell.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/strathwell",
     "ALLOWED_HOSTS": "api.strathwell.com",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://mail.strathwell.com:587",
 }
 SAFE_STAGING = {**SAFE_GUARDED, "APP_ENV": "staging"}
 SAFE_PROD = {
@@ -164,6 +166,9 @@ PROD_ONLY = [
     ({"ENABLE_DEMO_OPS": "true"}, "ENABLE_DEMO_OPS"),
     # The manual subscription provider activates subscriptions for free.
     ({"SUBSCRIPTION_PROVIDER": "manual"}, "SUBSCRIPTION_PROVIDER"),
+    # Without a broker nothing runs outside requests; without email nobody is told anything.
+    ({"REDIS_URL": ""}, "REDIS_URL"),
+    ({"EMAIL_URL": ""}, "EMAIL_URL"),
 ]
 
 
@@ -229,3 +234,47 @@ def test_env_example_documents_every_variable():
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z0-9_]+)"', base))
     assert read, "no env reads found"
     assert read <= documented, f"undocumented: {sorted(read - documented)}"
+
+
+def _settings_of(env_overrides: dict, expression: str) -> str:
+    code = (
+        "import django, json; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({expression}, default=str))"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "EMAIL_URL", "APP_ENV") and not k.startswith("DJANGO_")
+    }
+    env |= {"DJANGO_SETTINGS_MODULE": "strathwell.settings", **env_overrides}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def test_without_redis_tasks_run_in_process_and_the_cache_is_local():
+    out = _settings_of(
+        {},
+        "[settings.CACHES['default']['BACKEND'], settings.CELERY_TASK_ALWAYS_EAGER, "
+        "settings.EMAIL_BACKEND]",
+    )
+    assert "locmem.LocMemCache" in out and "true" in out
+    assert "console.EmailBackend" in out
+
+
+def test_redis_url_makes_the_cache_shared_and_tasks_go_to_the_broker():
+    out = _settings_of(
+        {
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "EMAIL_URL": "smtp://mail.example.com:2525",
+            "PERIODIC_JOB_INTERVALS": "start_events=30",
+        },
+        "[settings.CACHES['default'], settings.CELERY_BROKER_URL, "
+        "settings.CELERY_TASK_ALWAYS_EAGER, settings.EMAIL_BACKEND, settings.EMAIL_HOST, "
+        "settings.EMAIL_PORT, settings.CELERY_BEAT_SCHEDULE['start_events']]",
+    )
+    assert "django.core.cache.backends.redis.RedisCache" in out
+    assert out.count("redis://127.0.0.1:6379/3") == 2 and "false" in out
+    assert "smtp.EmailBackend" in out and "mail.example.com" in out and "2525" in out
+    assert '{"task": "periodic.start_events", "schedule": 30.0}' in out

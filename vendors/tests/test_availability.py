@@ -2,7 +2,11 @@
 the event date, payment books it, every release path frees it, blocks and holds exclude each
 other, and a capacity change keeps the dates consistent."""
 
+import datetime
+
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.tests.factories import AdminFactory
 from bookings.models import Booking, BookingVendor
@@ -157,6 +161,23 @@ def test_organizer_cancel_before_payment_releases_every_hold():
     released = AuditLog.objects.filter(action="vendor_unit.release")
     assert released.count() == 2
     assert all(row.after is None and row.before["status"] == "held" for row in released)
+    approve(awaiting_booking(venue), venue)  # the date is open again
+
+
+def test_an_unpaid_booking_that_expires_releases_every_hold():
+    venue, caterer = VenueFactory(), ServiceVendorFactory()
+    booking = awaiting_booking(venue, caterer)
+    approve(booking, venue)
+    approve(booking, caterer)  # ready for payment, both dates held
+    assert statuses(venue) == ["held"] and statuses(caterer) == ["held"]
+    overdue = timezone.now() + datetime.timedelta(hours=settings.PAYMENT_WINDOW_HOURS + 1)
+
+    expired = money.expire_booking(Booking.objects.get(pk=booking.pk), now=overdue)
+
+    assert expired.status == S.EXPIRED
+    assert statuses(venue) == [] and statuses(caterer) == []
+    released = AuditLog.objects.filter(action="vendor_unit.release", actor_email="system")
+    assert released.count() == 2
     approve(awaiting_booking(venue), venue)  # the date is open again
 
 

@@ -13,6 +13,8 @@ from accounts.tests.factories import OrganizerFactory, SubscriptionFactory, User
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, BookingVendorFactory
 from disputes.models import Dispute
+from notifications.models import Notification
+from notifications.services import Draft, notify
 from payments import services as money
 from payments.models import (
     Allocation,
@@ -24,6 +26,7 @@ from payments.models import (
 )
 from payments.tests.factories import PaymentFactory, intent_object, succeeded_payment
 from strathwell.audit.services import write_audit_log
+from strathwell.jobs.models import OutboxMessage
 from strathwell.uploads.tests.factories import UploadFactory
 from templates_app.tests.factories import TemplateFactory
 from trust.models import ModerationEvent
@@ -220,6 +223,37 @@ def _date_units(n):
             line.approve(actor=line.vendor.user)
 
 
+def outbox_message(status=OutboxMessage.Status.PENDING, **fields) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        topic="test.noop", dedupe_key=f"test:{uuid.uuid4()}", status=status, **fields
+    )
+
+
+def _outbox_messages(n):
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            topic="test.noop",
+            dedupe_key=f"test:{uuid.uuid4()}",
+            payload={"n": i, "api_key": "sk_live_hidden"},
+            status=(OutboxMessage.Status.FAILED if i % 3 == 0 else OutboxMessage.Status.PENDING),
+            last_error="SMTPServerDisconnected: Connection unexpectedly closed" if i % 3 else "",
+        )
+        for i in range(n)
+    )
+
+
+def _notifications(n):
+    """n notifications with their owed emails (through the real `notify`)."""
+    user = UserFactory()
+    key = uuid.uuid4().hex
+    notify(
+        [
+            Draft(user.pk, Notification.Kind.PAYOUT_PAID, f"Payout {i}", "Paid.", f"{key}:{i}")
+            for i in range(n)
+        ]
+    )
+
+
 BULK_BUILDERS = {
     # Every other user has a subscription row: the list shows its status without a query each.
     "accounts.user": lambda n: [OrganizerFactory(subscribed=i % 2 == 0) for i in range(n)],
@@ -245,4 +279,6 @@ BULK_BUILDERS = {
     "disputes.dispute": _disputes,
     "trust.moderationevent": _moderation,
     "otp_totp.totpdevice": _totp_devices,
+    "jobs.outboxmessage": _outbox_messages,
+    "notifications.notification": _notifications,
 }

@@ -22,6 +22,8 @@ PROJECT_APPS = (
     "bookings",
     "payments",
     "disputes",
+    "jobs",
+    "notifications",
 )
 SMALL, LARGE = 3, 100
 
@@ -51,6 +53,8 @@ PINNED = {
     "disputes.dispute": 7,
     "trust.moderationevent": 7,
     "otp_totp.totpdevice": 5,
+    "jobs.outboxmessage": 7,
+    "notifications.notification": 6,
 }
 
 

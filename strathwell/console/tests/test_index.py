@@ -23,6 +23,8 @@ def backlog(staff):
     builders.resolved_dispute(staff)
     builders.failed_success_event()
     builders.processed_event()
+    builders.outbox_message(status="failed")
+    builders.outbox_message(status="delivered")
 
 
 def queues_by_title(response):
@@ -39,6 +41,7 @@ def test_index_links_each_queue_with_its_count(staff_client, backlog):
         "Eligible payouts": 1,
         "Open disputes": 1,
         "Failed webhook events": 1,
+        "Failed notifications and other effects": 1,
     }
     assert queues["Vendors pending verification"]["url"] == (
         "/admin/vendors/vendor/?verification_status__exact=pending"

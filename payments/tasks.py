@@ -1,0 +1,124 @@
+"""Periodic jobs of the payments app (see `strathwell.jobs.periodic`): the timed transitions
+that move or free money (through `payments.services`), webhook retries and purges. Each is an
+idempotent sweep: candidates are selected without locks, then each is re-checked under its
+locks by the flow, which leaves it alone when it is no longer due."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db.models import Count, Exists, Min, OuterRef
+from django.utils import timezone
+
+from accounts.tokens import purge_refresh_tokens
+from bookings.models import Booking
+from disputes.models import Dispute
+from payments import services, webhooks
+from payments.deposits import purge_idempotency_records
+from strathwell.jobs.periodic import periodic_job
+
+
+def _without_open_dispute(bookings):
+    open_disputes = Dispute.objects.filter(
+        booking_id=OuterRef("pk"), status__in=Dispute.OPEN_STATUSES
+    )
+    return bookings.exclude(Exists(open_disputes))
+
+
+# --- expire_unpaid_bookings ----------------------------------------------------------------------
+
+
+def unpaid_bookings_backlog(now):
+    row = Booking.objects.filter(Booking.payment_overdue_q(now)).aggregate(
+        n=Count("pk"), since=Min("ready_at")
+    )
+    since = row["since"]
+    return row["n"], (since + Booking.payment_window()) if since else None
+
+
+@periodic_job("expire_unpaid_bookings", backlog=unpaid_bookings_backlog)
+def expire_unpaid_bookings() -> int:
+    """Bookings unpaid PAYMENT_WINDOW_HOURS after they became ready → `expired` (pending
+    payment canceled, holds released)."""
+    now = timezone.now()
+    due = Booking.objects.filter(Booking.payment_overdue_q(now)).order_by("ready_at", "id")[
+        : settings.JOB_BATCH_SIZE
+    ]
+    return sum(1 for booking in list(due) if services.expire_booking(booking, now=now))
+
+
+# --- complete_events -----------------------------------------------------------------------------
+
+
+def completion_backlog(now):
+    today = timezone.localdate(now)
+    row = _without_open_dispute(Booking.objects.filter(Booking.completion_due_q(today))).aggregate(
+        n=Count("pk"), since=Min("event_date")
+    )
+    if row["since"] is None:
+        return row["n"], None
+    due_day = row["since"] + datetime.timedelta(days=settings.COMPLETION_GRACE_DAYS)
+    return row["n"], datetime.datetime.combine(due_day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+@periodic_job("complete_events", backlog=completion_backlog)
+def complete_events() -> int:
+    """`in_progress` bookings COMPLETION_GRACE_DAYS after the event, without an open dispute →
+    `completed` (completion payouts eligible)."""
+    today = timezone.localdate()
+    due = _without_open_dispute(Booking.objects.filter(Booking.completion_due_q(today)))
+    due = due.order_by("event_date", "id")[: settings.JOB_BATCH_SIZE]
+    return sum(1 for booking in list(due) if services.complete_event(booking, today=today))
+
+
+# --- retry_webhook_events ------------------------------------------------------------------------
+
+
+def webhook_backlog(now):
+    due = [
+        due_at
+        for due_at in map(webhooks.retry_due_at, webhooks.retry_candidates())
+        if due_at is not None and due_at <= now
+    ]
+    return len(due), min(due) if due else None
+
+
+@periodic_job("retry_webhook_events", backlog=webhook_backlog)
+def retry_webhook_events() -> int:
+    """Failed (or never processed) Stripe events are processed again, with backoff, at most
+    WEBHOOK_MAX_ATTEMPTS times. Returns how many were processed without failing."""
+    now = timezone.now()
+    candidates = webhooks.retry_candidates().order_by("received_at", "id")
+    processed = 0
+    for event in candidates[: settings.JOB_BATCH_SIZE]:
+        due_at = webhooks.retry_due_at(event)
+        if due_at is None or due_at > now:
+            continue
+        result = webhooks.retry_event(event.pk, now=now)
+        if result is not None and not result.failed and not result.duplicate:
+            processed += 1
+    return processed
+
+
+# --- purge_expired_tokens ------------------------------------------------------------------------
+
+
+@periodic_job("purge_expired_tokens")
+def purge_expired_tokens() -> int:
+    """Spent/revoked/expired refresh tokens and idempotency records older than PURGE_AFTER_DAYS
+    are deleted."""
+    before = timezone.now() - datetime.timedelta(days=settings.PURGE_AFTER_DAYS)
+    return purge_refresh_tokens(before=before) + purge_idempotency_records(before=before)
+
+
+# --- registered now, filled by the money cycle (#12) --------------------------------------------
+
+
+@periodic_job("reconcile_stripe")
+def reconcile_stripe() -> int:
+    """Compare the last two days of succeeded payments and refunds with Stripe's lists.
+
+    A no-op until the money cycle (#12) provides `manage.py reconcile_stripe`; the lead wires
+    its function here at merge (a difference is an AuditLog-visible alert for staff)."""
+    return 0

@@ -1,0 +1,1 @@
+from strathwell.console.tests.conftest import staff, staff_client  # noqa: F401  (fixtures)
