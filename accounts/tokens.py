@@ -114,7 +114,13 @@ def purge_refresh_tokens(*, before, batch_size: int = 1000) -> int:
     must still be recognised as reuse (401 `token_reused`, family revoked). Deletes in batches
     so no long lock is held. Returns how many rows were deleted."""
     now = timezone.now()
-    stale = RefreshToken.objects.filter(expires_at__lt=now).filter(
-        Q(expires_at__lt=before) | Q(spent_at__lt=before) | Q(revoked_at__lt=before)
+    # Unusable: expired itself, or its login's family reached its absolute deadline.
+    stale = RefreshToken.objects.filter(
+        Q(expires_at__lt=now) | Q(family_expires_at__lt=now)
+    ).filter(
+        Q(expires_at__lt=before)
+        | Q(family_expires_at__lt=before)
+        | Q(spent_at__lt=before)
+        | Q(revoked_at__lt=before)
     )
     return delete_in_batches(stale, batch_size=batch_size)

@@ -32,8 +32,8 @@ class Notification(models.Model):
         DISPUTE_DECIDED = "dispute_decided"
         SUBSCRIPTION_ACTIVATED = "subscription_activated"
         SUBSCRIPTION_CANCELED = "subscription_canceled"
+        SUBSCRIPTION_PAST_DUE = "subscription_past_due"
         # TODO(#12 money cycle): REFUND_MADE = "refund_made", BALANCE_DUE = "balance_due".
-        # TODO(#13 Stripe Billing): SUBSCRIPTION_PAST_DUE = "subscription_past_due".
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(

@@ -10,9 +10,8 @@ lock, and never raise for an event they do not cover (no entry → no notificati
 Free text written by users (titles, notes, reasons, names) goes through `services.safe`, which
 masks what trust screening masks, so no notification or email carries a raw contact detail.
 
-Not covered yet, for the branches that add the events: refund made and balance due
-(TODO #12: add `refund.*` / the `remind_balance_due` job's drafts here), subscription past due
-(TODO #13: `subscription.*` actions of Stripe Billing).
+Not covered yet: refund made and balance due (TODO #12: add `refund.*` / the
+`remind_balance_due` job's drafts here).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from accounts.models import Subscription
 from accounts.signals import subscription_changed
 from bookings.models import Booking, BookingVendor
 from bookings.signals import booking_transitioned, booking_vendor_transitioned
@@ -435,23 +435,36 @@ def verification_decided(event: Event) -> list[Draft]:
 
 
 def subscription_changed_draft(event: Event) -> list[Draft]:
-    user = event.target
-    if event.action == "subscription.start":
-        stamp = user.subscription_started_at
+    """The organizer is told when their subscription's status moves to active, past due or
+    canceled (whatever moved it: a start, Stripe's webhooks, staff); changes that keep the status
+    (a renewed period, a pending cancellation) tell nobody."""
+    sub = event.target
+    old = (event.before or {}).get("status")
+    new = sub.status
+    if old == new:
+        return []
+    plan = f"{sub.plan} " if sub.plan else ""
+    if new == Subscription.Status.ACTIVE:
         kind, title = Kind.SUBSCRIPTION_ACTIVATED, "Your subscription is active"
         body = (
-            f"Your {user.subscription_plan} Strathwell subscription is active: plan events "
-            "from templates and book vendors."
+            f"Your {plan}Strathwell subscription is active: plan events from templates and "
+            "book vendors."
         )
-    else:
-        stamp = user.subscription_canceled_at
+    elif new == Subscription.Status.PAST_DUE:
+        kind, title = Kind.SUBSCRIPTION_PAST_DUE, "Your subscription payment failed"
+        body = (
+            "We could not take your subscription payment. Update your card within "
+            f"{settings.SUBSCRIPTION_GRACE_DAYS} days to keep planning and booking events."
+        )
+    elif new == Subscription.Status.CANCELED:
         kind, title = Kind.SUBSCRIPTION_CANCELED, "Your subscription is canceled"
         body = (
             "Your Strathwell subscription is canceled; booking new events needs an active "
             "subscription again."
         )
-    key = f"{event.action}:accounts.user:{user.pk}:{stamp.isoformat() if stamp else ''}"
-    return [Draft(user.pk, kind, title, body, key)]
+    else:
+        return []
+    return [Draft(sub.pk, kind, title, body, event.key())]
 
 
 # --- the table: action → builder ----------------------------------------------------------------
@@ -478,10 +491,23 @@ EVENTS: dict[str, Builder] = {
     "dispute.adjust": dispute_decided,
     "vendor.approve": verification_decided,
     "vendor.request_changes": verification_decided,
-    "subscription.start": subscription_changed_draft,
-    "subscription.cancel": subscription_changed_draft,
+    **{
+        f"subscription.{action}": subscription_changed_draft
+        for action in (
+            "start",
+            "activate",
+            "incomplete",
+            "past_due",
+            "resume",
+            "cancel",
+            "cancel_now",
+            "ended",
+            "grant_complimentary",
+            "sync",
+            "update",
+        )
+    },
     # TODO(#12): "refund.create": refund_made, balance reminders from `remind_balance_due`.
-    # TODO(#13): the Stripe Billing subscription actions (activated / past due / canceled).
 }
 
 SIGNALS = (

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import transaction
 
+from accounts import billing
+from accounts.models import Subscription
 from accounts.tests.factories import AdminFactory, OrganizerFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.factories import booking_with_vendors
@@ -201,9 +204,19 @@ def test_verification_decisions_are_told_to_the_vendor():
 
 def test_subscription_changes_are_told_to_the_organizer():
     user = OrganizerFactory()
-    user = user.start_subscription(plan="monthly")
-    user.cancel_subscription()
+    billing.start_subscription(user, plan="monthly", actor=user)
+    billing.start_subscription(user, plan="monthly", actor=user)  # a repeat: nothing new
+    billing.cancel_subscription(user, actor=user)
     assert told() == [(user.pk, K.SUBSCRIPTION_ACTIVATED), (user.pk, K.SUBSCRIPTION_CANCELED)]
+
+
+def test_a_failed_renewal_tells_the_organizer_it_is_past_due():
+    user = OrganizerFactory()
+    billing.start_subscription(user, plan="monthly", actor=user)
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=user.pk)
+        sub.transition(Subscription.Status.PAST_DUE, actor=None, action="subscription.past_due")
+    assert told(K.SUBSCRIPTION_PAST_DUE) == [(user.pk, K.SUBSCRIPTION_PAST_DUE)]
 
 
 def test_a_rolled_back_change_tells_nobody():

@@ -260,6 +260,7 @@ def test_purge_deletes_only_tokens_nobody_can_present_and_old_idempotency_record
             family=uuid.uuid4(),
             jti=uuid.uuid4().hex,
             expires_at=expires,
+            family_expires_at=expires,
             spent_at=spent,
             revoked_at=revoked,
         )

@@ -32,7 +32,8 @@ CONTRACT_JOBS = {
 
 def test_every_contract_job_is_registered_scheduled_and_a_celery_task():
     jobs = load_jobs()
-    assert set(jobs) == CONTRACT_JOBS | {"deliver_outbox"}
+    # Beyond the contract: the outbox's safety net and the stale-upload purge (security).
+    assert set(jobs) == CONTRACT_JOBS | {"deliver_outbox", "purge_stale_uploads"}
     assert set(settings.PERIODIC_JOB_INTERVALS) == set(jobs)
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} == {f"periodic.{n}" for n in jobs}
