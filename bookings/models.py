@@ -29,6 +29,7 @@ from django.utils import timezone
 from bookings import locks
 from bookings.signals import booking_transitioned, booking_vendor_transitioned
 from strathwell.exceptions import (
+    BalanceDue,
     DomainPermissionDenied,
     DomainValidationError,
     InvalidTransition,
@@ -95,7 +96,9 @@ class Booking(Transitions, models.Model):
     transition_signal = booking_transitioned
     # Lines can be added and removed until the booking is paid.
     LINES_EDITABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
-    ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
+    # The organizer cancels before the event starts; a paid booking's money is refunded by
+    # the cancellation policy (`payments.services.cancel_booking`).
+    ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID})
     ADMIN_CANCELABLE = frozenset(
         {Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID, Status.IN_PROGRESS}
     )
@@ -134,6 +137,10 @@ class Booking(Transitions, models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Kept by `payments.services` (booking locked) as money moves: Σ succeeded payments −
+    # Σ succeeded refunds, and Σ succeeded refunds. `check_ledger` verifies both.
+    amount_paid_cents = models.BigIntegerField(default=0)
+    amount_refunded_cents = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -185,6 +192,32 @@ class Booking(Transitions, models.Model):
     def deposit_cents(self) -> int:
         """`round_half_up(total_cents × BOOKING_DEPOSIT_PERCENT / 100)`."""
         return percent_of(self.total_cents, settings.BOOKING_DEPOSIT_PERCENT)
+
+    @property
+    def received_cents(self) -> int:
+        """Σ succeeded payments (refunds not subtracted)."""
+        return self.amount_paid_cents + self.amount_refunded_cents
+
+    @property
+    def balance_cents(self) -> int:
+        """What the organizer still has to pay: `total_cents` − Σ succeeded payments, never
+        negative; 0 once canceled. A refund is money the platform gave back, so it does not
+        make the organizer owe it again."""
+        if self.status == self.Status.CANCELED:
+            return 0
+        return max(0, self.total_cents - self.received_cents)
+
+    @property
+    def balance_due_on(self) -> datetime.date:
+        """`event_date − BALANCE_DUE_DAYS`."""
+        return self.event_date - datetime.timedelta(days=settings.BALANCE_DUE_DAYS)
+
+    def record_money(self, *, received: int = 0, refunded: int = 0) -> None:
+        """Payments' bookkeeping on a LOCKED booking (`payments.services`, in the transaction
+        that moves the money): a payment received or a refund made."""
+        self.amount_paid_cents += received - refunded
+        self.amount_refunded_cents += refunded
+        self.save(update_fields=["amount_paid_cents", "amount_refunded_cents", "updated_at"])
 
     # --- creation ----------------------------------------------------------------------------
 
@@ -511,9 +544,10 @@ class Booking(Transitions, models.Model):
         return locked
 
     def cancel(self, *, actor, reason: str = "") -> "Booking":
-        """Organizer cancel, before payment only (`draft`, `awaiting_vendor_approval`,
-        `ready_for_payment` → `canceled`). Call it through `payments.services.cancel_booking`,
-        which voids the booking's pending payments in the same transaction."""
+        """Organizer cancel before the event starts (`draft`, `awaiting_vendor_approval`,
+        `ready_for_payment`, `paid` → `canceled`). Call it through
+        `payments.services.cancel_booking`, which voids the booking's pending payments and
+        refunds a paid booking by the cancellation policy."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
@@ -526,10 +560,21 @@ class Booking(Transitions, models.Model):
         return locked
 
     def start(self, *, actor) -> "Booking":
-        """`paid → in_progress` (the event is under way)."""
+        """`paid → in_progress` (the event is under way); 409 `balance_due` while anything
+        of the total is unpaid."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
+            if locked.status == self.Status.PAID and locked.balance_cents > 0:
+                raise BalanceDue(
+                    f"The balance of {locked.balance_cents} {locked.currency} must be paid "
+                    "before the event starts.",
+                    details={
+                        "booking_id": str(locked.pk),
+                        "balance_cents": locked.balance_cents,
+                        "balance_due_on": locked.balance_due_on.isoformat(),
+                    },
+                )
             locked.transition(
                 self.Status.IN_PROGRESS,
                 actor=actor,
@@ -584,12 +629,17 @@ class Booking(Transitions, models.Model):
             )
         return locked
 
-    def mark_paid(self, *, actor=None, payment=None) -> "Booking":
+    def mark_paid(
+        self, *, actor=None, payment=None, received_cents: int = 0, locked: bool = False
+    ) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
-        already holds this row's lock). Idempotent: on a booking already paid (or past it)
-        it is a no-op that returns the booking, since webhooks are redelivered."""
-        with transaction.atomic():
-            locked = locks.lock_booking(self.pk)
+        already holds this row's lock, so no savepoint of its own), recording the deposit
+        received (`received_cents`, as `record_money`) in the same write. Idempotent: on a
+        booking already paid (or past it) it is a no-op that returns the booking, since
+        webhooks are redelivered. `locked=True`: this instance was locked and re-read by the
+        caller in this transaction (not read again)."""
+        with transaction.atomic(savepoint=False):
+            locked = self if locked else locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
                 return locked
             locked.transition(
@@ -600,6 +650,7 @@ class Booking(Transitions, models.Model):
                 allowed_from={self.Status.READY},
                 verb="mark as paid",
                 paid_at=timezone.now(),
+                amount_paid_cents=locked.amount_paid_cents + received_cents,
             )
         return locked
 

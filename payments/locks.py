@@ -7,7 +7,9 @@ below (and `bookings.locks`), in this order, and takes each at most once per tra
     2. booking         `bookings.locks.lock_booking` / `lock_booking_row`
     3. its lines       `bookings.locks.lock_lines` / `lock_line`
     4. payment(s)      `lock_payment`, `lock_payments`
-    5. payouts         `lock_payouts`, `lock_payout` (which takes the booking first)
+    4b. refunds        `lock_refund` (with or after their payment, before any payout)
+    5. payouts         `lock_payouts`, `lock_payout` (which takes the booking first),
+                       `lock_payouts_by_id`
     6. dispute         `Dispute.lock_row()` (always last: nothing is locked after it)
 
 Two flows that share rows therefore wait for each other instead of deadlocking (pretix's "lock
@@ -34,6 +36,8 @@ __all__ = [
     "lock_payments",
     "lock_payout",
     "lock_payouts",
+    "lock_payouts_by_id",
+    "lock_refund",
     "lock_webhook_event",
 ]
 
@@ -76,3 +80,18 @@ def lock_payout(payout: models.Payout) -> models.Payout:
         .select_related("booking")
         .get(pk=payout.pk)
     )
+
+
+def lock_payouts_by_id(ids: Iterable) -> list[models.Payout]:
+    """Step 5: these payouts (of a locked booking), in a stable order."""
+    return list(
+        models.Payout.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .filter(pk__in=list(ids))
+        .order_by("id")
+    )
+
+
+def lock_refund(pk) -> models.Refund:
+    """Step 4b: one refund (its booking and payment are locked first)."""
+    return models.Refund.objects.select_for_update().get(pk=pk)
