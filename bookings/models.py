@@ -633,12 +633,13 @@ class Booking(Transitions, models.Model):
         self, *, actor=None, payment=None, received_cents: int = 0, locked: bool = False
     ) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
-        already holds this row's lock, so no savepoint of its own), recording the deposit
-        received (`received_cents`, as `record_money`) in the same write. Idempotent: on a
+        already holds this row's lock), recording the deposit received (`received_cents`, as
+        `record_money`) in the same write. Idempotent: on a
         booking already paid (or past it) it is a no-op that returns the booking, since
         webhooks are redelivered. `locked=True`: this instance was locked and re-read by the
-        caller in this transaction (not read again)."""
-        with transaction.atomic(savepoint=False):
+        caller in this transaction, which this call is part of (not read again, no savepoint
+        of its own)."""
+        with transaction.atomic(savepoint=not locked):
             locked = self if locked else locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
                 return locked

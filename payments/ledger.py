@@ -120,9 +120,7 @@ def _create_accounts(keys: list[AccountKey]) -> list:
     table = Account._meta.db_table
     now = timezone.now()
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(keys))
-    prep = {
-        name: Account._meta.get_field(name) for name in ("booking", "vendor", "created_at")
-    }
+    prep = {name: Account._meta.get_field(name) for name in ("booking", "vendor", "created_at")}
     params = []
     for key in keys:
         params += [

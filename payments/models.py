@@ -112,10 +112,10 @@ class Payment(Transitions, models.Model):
 
     def mark_succeeded(self, *, actor=None, reason="", locked: bool = False) -> "Payment":
         """pending|failed → succeeded. Only `services.record_payment_success` calls this, in the
-        transaction that also allocates the money (so no savepoint of its own: it succeeds or
-        fails with that transaction). A repeat is a no-op. `locked=True`: this instance was
-        locked and re-read by the caller in this transaction (not read again)."""
-        with transaction.atomic(savepoint=False):
+        transaction that also allocates the money. A repeat is a no-op. `locked=True`: this
+        instance was locked and re-read by the caller in this transaction, which this call is
+        part of (not read again, no savepoint of its own)."""
+        with transaction.atomic(savepoint=not locked):
             locked = self if locked else self.lock_row()
             if locked.status != self.Status.SUCCEEDED:
                 locked.transition(

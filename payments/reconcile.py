@@ -39,6 +39,11 @@ class Report:
     differences: list[Difference] | None = None
 
 
+def _metadata(obj) -> dict:
+    metadata = getattr(obj, "metadata", None)
+    return metadata.to_dict() if metadata else {}
+
+
 def _since_timestamp(since: datetime.date | datetime.datetime | None) -> int | None:
     if since is None:
         return None
@@ -67,7 +72,9 @@ def reconcile(since: datetime.date | datetime.datetime | None = None) -> Report:
     payments_by_id = {str(p.pk): p for p in payments_by_intent.values()}
     seen_intents = set()
     for intent in stripe_client.list_payment_intents(created_gte=created_gte):
-        metadata = (intent.metadata or {}).to_dict() if intent.metadata else {}
+        if created_gte is not None and int(intent.created or 0) < created_gte:
+            continue  # a server that ignores the `created` filter
+        metadata = _metadata(intent)
         payment = payments_by_intent.get(intent.id) or payments_by_id.get(
             metadata.get("payment_id", "")
         )
@@ -77,7 +84,9 @@ def reconcile(since: datetime.date | datetime.datetime | None = None) -> Report:
         report.intents_checked += 1
         seen_intents.add(intent.id)
         stripe_paid = intent.status == "succeeded"
-        received = int(intent.amount_received or 0)
+        # What arrived; servers that omit `amount_received` (localstripe) paid it in full.
+        received = getattr(intent, "amount_received", None)
+        received = int(intent.amount if received is None and stripe_paid else received or 0)
         if payment is None:
             if stripe_paid:
                 diffs.append(
@@ -137,8 +146,10 @@ def reconcile(since: datetime.date | datetime.datetime | None = None) -> Report:
     }
     seen_refunds = set()
     for stripe_refund in stripe_client.list_refunds(created_gte=created_gte):
-        metadata = stripe_refund.metadata.to_dict() if stripe_refund.metadata else {}
-        intent_id = stripe_refund.payment_intent
+        if created_gte is not None and int(stripe_refund.created or 0) < created_gte:
+            continue
+        metadata = _metadata(stripe_refund)
+        intent_id = getattr(stripe_refund, "payment_intent", None)
         refund = refunds_by_stripe_id.get(stripe_refund.id)
         if refund is None and metadata.get("refund_id"):
             refund = Refund.objects.filter(pk=metadata["refund_id"]).first()

@@ -47,7 +47,9 @@ logger = logging.getLogger("strathwell.payments")
 # --- payment success ---------------------------------------------------------------------------
 
 
-def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
+def record_payment_success(
+    payment: Payment, *, event=None, actor=None, savepoint: bool = True
+) -> bool:
     """A payment's money arrived: in ONE transaction, payment `succeeded` → booking `paid` (a
     deposit) → allocation (API.md's formula) → ledger (`held_funds`, one `platform_fee` per
     vendor) → payouts: per booking vendor a `reservation` and a `completion` payout for a
@@ -58,12 +60,11 @@ def record_payment_success(payment: Payment, *, event=None, actor=None) -> bool:
     `payments.payouts_created_at`: it happens once; a repeat returns False and changes nothing.
     Raises InvalidTransition when the money cannot be applied (payment canceled, booking not
     payable, booking already paid by another payment of that kind) — the caller records that
-    for staff.
+    for staff. `savepoint=False` for a caller that already wraps it in a savepoint of its own
+    (the webhook's handler block) and so cannot go on after a refusal anyway.
     """
     reason = f"Stripe event {event.stripe_event_id}" if event is not None else ""
-    # No savepoint: the webhook runs this inside its own (savepoint'd) handler block, and
-    # every part of it stands or falls with the whole.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=savepoint):
         booking = locks.lock_booking(payment.booking_id)
         lines = locks.lock_lines(booking.pk)
         # The booking's payments, this one included, in one lock: is it already paid by

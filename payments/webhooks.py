@@ -187,7 +187,8 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
         if payment.status == Payment.Status.SUCCEEDED:
             return Outcome.STALE, "the payment had already succeeded"
         try:
-            applied = services.record_payment_success(payment, event=event)
+            # The handler block is a savepoint already: no second one inside it.
+            applied = services.record_payment_success(payment, event=event, savepoint=False)
         except InvalidTransition as exc:
             # Money arrived that cannot be applied (canceled payment or booking, booking paid
             # twice): staff must look at it, so it is a mismatch, not a silent stale.

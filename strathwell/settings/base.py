@@ -225,7 +225,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentKindEnum": "payments.models.Payment.Kind",
+        "PayoutKindEnum": "payments.models.Payout.Kind",
+    },
 }
 
 CACHES = {

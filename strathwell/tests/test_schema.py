@@ -82,6 +82,7 @@ GET /disputes; GET /disputes/{id}; GET /admin/disputes; PATCH /admin/disputes/{i
 GET /admin/overview; GET /admin/bookings; GET /admin/payments
 POST /admin/bookings/{id}/cancel; POST /admin/bookings/{id}/force-complete
 GET /admin/audit-logs; GET /health; GET /ops/health; POST /ops/seed-demo
+GET /bookings/{id}/refunds; POST /admin/payments/{id}/refund
 """
 
 
