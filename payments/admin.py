@@ -319,6 +319,7 @@ class BookingMoneyAdmin(BookingAdmin):
         "balance_cents",
         "balance_due_on",
     )
+    fields = readonly_fields
 
 
 admin.site.unregister(Vendor)

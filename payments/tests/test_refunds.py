@@ -444,3 +444,47 @@ def test_refund_racing_a_payout_approval_never_pays_what_it_refunds(attempt, str
     assert refund.amount_cents + paid_out <= payment.amount_cents
     ledger_ok()
     call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payout_cannot_be_approved_while_a_refund_drawing_from_it_is_at_stripe(
+    stripe_local, monkeypatch
+):
+    """The window that matters, made certain: the refund is reserved and waiting on Stripe
+    (no lock held) when staff approve a payout it draws from."""
+    import threading
+
+    payment = succeeded_payment()
+    reservation = payouts(payment, kind="reservation").first()
+    reservation.request(actor=reservation.vendor.user)
+    admin_a, admin_b = AdminFactory(), AdminFactory()
+    at_stripe, approved = threading.Event(), threading.Event()
+    real_create = stripe_client.create_refund
+
+    def slow_create(**kwargs):
+        at_stripe.set()
+        approved.wait(timeout=10)  # Stripe answers only after the approval attempt
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(stripe_client, "create_refund", slow_create)
+
+    def approve():
+        at_stripe.wait(timeout=10)
+        try:
+            return Payout.objects.get(pk=reservation.pk).approve(actor=admin_b)
+        finally:
+            approved.set()
+
+    refund, approval = run_together(
+        lambda: money.refund_payment(
+            Payment.objects.get(pk=payment.pk), actor=admin_a, reason="refund"
+        ),
+        approve,
+    )
+
+    assert isinstance(approval, InvalidTransition), approval
+    assert isinstance(refund, Refund) and refund.amount_cents == payment.amount_cents, refund
+    reservation.refresh_from_db()
+    assert reservation.status == "reversed"
+    assert not payouts(payment, status="paid").exists()
+    ledger_ok()
