@@ -5,15 +5,21 @@ spans apps, and call those transitions inside ONE transaction that takes its row
 project's lock order (`payments.locks`: webhook event → booking → lines → payment → payouts →
 dispute):
 
-- `record_payment_success`: payment succeeded → booking paid → allocation → ledger → payouts;
+- `record_payment_success`: payment (deposit or balance) succeeded → booking paid →
+  allocation → ledger (`payments.ledger`) → payouts;
 - `cancel_booking` / `complete_booking`: the booking's transition, then its payments voided and
-  payouts held (cancel) or its completion payouts made eligible (complete);
+  a paid booking refunded by the cancellation policy (cancel) or its completion payouts made
+  eligible (complete);
 - `add_vendor` / `remove_vendor`: a line change that voids the deposit of a payable booking;
 - `open_dispute` / `change_dispute_status` (and `start_dispute_review`, `resolve_dispute`):
-  the dispute's transition, then the payouts it freezes, releases or reverses.
+  the dispute's transition, then the payouts it freezes, releases or refunds;
+- refunds: `refund_payment` (staff), `refund_payout` (one payout), `execute_refund`,
+  `apply_refund_result` (Stripe's answer or webhook), `retry_refund` — see "refunds" below.
 
-Creating a deposit's PaymentIntent idempotently is `payments.deposits`. No Stripe call is ever
-made while a row lock is held (cancellations of PaymentIntents run after the commit).
+Creating a PaymentIntent idempotently is `payments.deposits`. No Stripe call is ever made while
+a row lock is held (cancellations of PaymentIntents run after the commit; a refund is reserved
+in one transaction, sent to Stripe, then applied in another). Refunds are locked with or after
+their payment and before any payout (`payments.locks`).
 """
 
 from __future__ import annotations

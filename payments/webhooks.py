@@ -12,6 +12,10 @@ Flow of one delivery (`POST /api/v1/webhooks/stripe`):
    effect). Otherwise the handler runs inside a savepoint: an exception rolls its effects back,
    the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
    `manage.py replay_webhook_events` runs stored events through the same function.
+
+Handled: `payment_intent.succeeded|payment_failed|canceled` (a deposit or a balance), and
+`charge.refunded` / `refund.updated`, which confirm (or report as failed) a refund whose status
+the Refund API's answer normally already gave (`services.apply_refund_result`, idempotent).
 """
 
 from __future__ import annotations
