@@ -180,14 +180,28 @@ class PayoutAdmin(ReadOnlyModelAdmin):
             "Refused while a dispute on its booking is open.",
         ),
         confirm_action(
+            name="refund_payouts",
+            label="Refund payout to the organizer",
+            verb="refund",
+            done="Refunded",
+            perform=lambda obj, *, actor, reason: services.refund_payout(
+                obj, actor=actor, reason=reason
+            ),
+            compare_state=False,
+            effect="Each unpaid payout (and the platform fee on it) goes back to the organizer "
+            "through Stripe, and the payout is reversed once Stripe confirms: how an adjusted "
+            "dispute is settled payout by payout. A Stripe failure keeps the refund as failed, "
+            "to retry; the payout stays as it is.",
+        ),
+        confirm_action(
             name="reverse_payouts",
             label="Reverse payout",
             verb="reverse",
             done="Reversed",
             method="reverse",
             effect="Each locked, eligible or held payout is cancelled for good (reversed): the "
-            "vendor will not be paid it and the money stays with the platform for a refund. "
-            "Paid payouts cannot be reversed.",
+            "vendor will not be paid it and the money waits in the booking's escrow for a "
+            "refund. Paid payouts cannot be reversed.",
         ),
     ]
 

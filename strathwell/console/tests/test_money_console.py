@@ -104,3 +104,21 @@ def test_vendor_page_shows_its_ledger_balance(staff, staff_client):
     text = page.content.decode()
     assert f"owed {display.format_cents(owed, 'usd')}" in text
     assert f"paid out {display.format_cents(payout.amount_cents, 'usd')}" in text
+
+
+def test_payout_refund_action_refunds_one_payout(stripe_local, staff, staff_client):
+    payment = succeeded_payment()
+    payout = Payout.objects.filter(payment=payment, kind="completion").first()
+
+    response = run_action(staff_client, Payout, "refund_payouts", [payout], reason="adjusted")
+
+    assert any(level == "success" for level, _ in messages_of(response)), messages_of(response)
+    payout.refresh_from_db()
+    assert payout.status == "reversed"
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.origin, refund.status, refund.net_cents) == (
+        "payout",
+        "succeeded",
+        payout.amount_cents,
+    )
+    assert Payout.objects.filter(payment=payment, status="locked").count() == 3
