@@ -16,6 +16,16 @@ def _clear_cache():
 
 
 @pytest.fixture
+def stripe_local(settings, localstripe_server):
+    """Point the app's Stripe client at the session's localstripe (a real HTTP peer)."""
+    from strathwell.testing.servers import LOCALSTRIPE_API_KEY
+
+    settings.STRIPE_API_BASE = localstripe_server.url
+    settings.STRIPE_SECRET_KEY = LOCALSTRIPE_API_KEY
+    return localstripe_server
+
+
+@pytest.fixture
 def read_only(settings):
     """READ_ONLY_MODE on for this test (read at request time)."""
     settings.READ_ONLY_MODE = True
@@ -77,3 +87,21 @@ def stripe_billing_settings(settings, localstripe_server):
     settings.SUBSCRIPTION_PROVIDER = "stripe"
     stripe_billing.ensure_catalog()
     return localstripe_server
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balance_checked_per_statement(request):
+    """The ledger's balance trigger is deferred to COMMIT, which a test inside a rolled-back
+    transaction never reaches: make it fire at the end of each statement instead, so every
+    ledger write of every test is checked by the database."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or marker.kwargs.get("transaction") or (marker.args and marker.args[0]):
+        yield
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS payments_ledgerleg_balanced IMMEDIATE")
+    yield

@@ -449,6 +449,7 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
         _request_reservations(booking, vendors_to_request=2)
         _open_dispute(booking, organizer, result)
         return
+    booking = _pay(booking, result, kind=Payment.Kind.BALANCE)
     booking = booking.start(actor=organizer)
     if target == "in_progress":
         _request_reservations(booking, vendors_to_request=1)
@@ -460,16 +461,18 @@ def _booking(row, organizers, vendors, templates, admin, result: SeedResult):
     money.complete_booking(booking, actor=organizer)
 
 
-def _pay(booking, result: SeedResult):
-    """A deposit PaymentIntent that succeeded (fake id; no network), recorded through the
-    real success service: payment succeeded, booking paid, ledger and payouts."""
+def _pay(booking, result: SeedResult, kind=Payment.Kind.DEPOSIT):
+    """A deposit (or balance) PaymentIntent that succeeded (fake id; no network), recorded
+    through the real success service: payment succeeded, booking paid, ledger and payouts."""
     booking = Booking.objects.get(pk=booking.pk)
+    deposit = kind == Payment.Kind.DEPOSIT
     payment = Payment.objects.create(
         booking=booking,
         organizer=booking.organizer,
-        amount_cents=booking.deposit_cents,
+        kind=kind,
+        amount_cents=booking.deposit_cents if deposit else booking.balance_cents,
         currency=booking.currency,
-        stripe_payment_intent_id=f"pi_demo_{booking.pk.hex[:20]}",
+        stripe_payment_intent_id=f"pi_demo_{'' if deposit else 'bal_'}{booking.pk.hex[:20]}",
     )
     money.record_payment_success(payment)
     result.created["payments"] += 1

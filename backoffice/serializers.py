@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from bookings.models import Booking
 from disputes.models import Dispute
-from payments.models import Payment, Payout
+from payments.models import Payment, Payout, Refund
 from strathwell.audit.models import AuditLog
 from vendors.models import Vendor
 
@@ -18,11 +18,25 @@ def _counts(name: str, statuses) -> serializers.Serializer:
 
 class MoneyTotalsSerializer(serializers.Serializer):
     currency = serializers.CharField()
-    held_cents = serializers.IntegerField(help_text="Σ held_funds ledger entries.")
-    fees_cents = serializers.IntegerField(help_text="Σ platform_fee ledger entries.")
-    paid_out_cents = serializers.IntegerField(help_text="Σ payout ledger entries.")
+    held_cents = serializers.IntegerField(
+        help_text="Stripe clearing account: Σ money received (held_funds)."
+    )
+    fees_cents = serializers.IntegerField(
+        help_text="Platform revenue account: commission earned less commission refunded."
+    )
+    paid_out_cents = serializers.IntegerField(help_text="Vendor payouts account: Σ paid out.")
+    refunded_cents = serializers.IntegerField(help_text="Organizer refunds account.")
+    owed_to_vendors_cents = serializers.IntegerField(
+        help_text="Σ vendor payable accounts: unpaid, unreversed payouts."
+    )
+    escrow_cents = serializers.IntegerField(
+        help_text="Σ booking escrow accounts: money owed to nobody yet (to be refunded)."
+    )
     outstanding_cents = serializers.IntegerField(
-        help_text="held − fees − paid out: still on the platform (owed to vendors or refunds)."
+        help_text="owed to vendors + escrow: what the platform still holds for others."
+    )
+    platform_holds_cents = serializers.IntegerField(
+        help_text="held − refunded − paid out (= outstanding + fees)."
     )
 
 
@@ -31,6 +45,7 @@ class AdminOverviewSerializer(serializers.Serializer):
     bookings = _counts("BookingCountsSerializer", Booking.Status.values)
     payments = _counts("PaymentCountsSerializer", Payment.Status.values)
     payouts = _counts("PayoutCountsSerializer", Payout.Status.values)
+    refunds = _counts("RefundCountsSerializer", Refund.Status.values)
     disputes = _counts("DisputeCountsSerializer", Dispute.Status.values)
     money = MoneyTotalsSerializer(help_text="Ledger totals in DEFAULT_CURRENCY.")
     money_by_currency = MoneyTotalsSerializer(many=True)

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 
 from bookings.models import Booking
 from disputes.models import Dispute
-from payments.models import LedgerEntry, Payment, Payout
+from payments import ledger
+from payments.models import LedgerAccount, Payment, Payout, Refund
 from strathwell.jobs.health import check_broker, check_jobs
 from vendors.models import Vendor
 
@@ -33,47 +34,64 @@ def _status_counts(queryset, field: str, choices) -> dict:
     return counts
 
 
-def _money_totals() -> list[dict]:
-    """Ledger totals per currency, one conditional-aggregate query.
+MONEY_FIELDS = (
+    "held_cents",
+    "fees_cents",
+    "paid_out_cents",
+    "refunded_cents",
+    "owed_to_vendors_cents",
+    "escrow_cents",
+    "outstanding_cents",
+    "platform_holds_cents",
+)
 
-    held = Σ held_funds, fees = Σ platform_fee, paid_out = Σ payout; outstanding = what the
-    platform still holds (owed to vendors or to be refunded) = held − fees − paid_out."""
-    kinds = LedgerEntry.EntryType
-    rows = (
-        LedgerEntry.objects.order_by()
-        .values("currency")
-        .annotate(
-            held=Sum("amount_cents", filter=Q(entry_type=kinds.HELD_FUNDS), default=0),
-            fees=Sum("amount_cents", filter=Q(entry_type=kinds.PLATFORM_FEE), default=0),
-            paid_out=Sum("amount_cents", filter=Q(entry_type=kinds.PAYOUT), default=0),
+
+def _money_totals() -> list[dict]:
+    """The ledger's account balances per currency (one aggregate query), each figure an
+    account balance or a sum of one type's accounts:
+
+    held = stripe clearing (Σ received); fees = platform revenue (net of fees returned);
+    paid out = vendor payouts; refunded = organizer refunds; owed to vendors = Σ vendor
+    payables; escrow = Σ booking escrows; outstanding = owed + escrow (what the platform still
+    holds for others); platform holds = held − refunded − paid out (= outstanding + fees)."""
+    T = LedgerAccount.Type
+    totals = ledger.totals_by_type()
+    result = []
+    for currency in sorted({c for (_t, c) in totals}):
+
+        def of(kind, currency=currency):
+            return totals.get((kind, currency), 0)
+
+        owed, escrow = of(T.VENDOR_PAYABLE), of(T.BOOKING_ESCROW)
+        held, refunded, paid_out = (
+            of(T.STRIPE_CLEARING),
+            of(T.ORGANIZER_REFUNDS),
+            of(T.VENDOR_PAYOUTS),
         )
-        .order_by("currency")
-    )
-    return [
-        {
-            "currency": row["currency"],
-            "held_cents": int(row["held"]),
-            "fees_cents": int(row["fees"]),
-            "paid_out_cents": int(row["paid_out"]),
-            "outstanding_cents": int(row["held"]) - int(row["fees"]) - int(row["paid_out"]),
-        }
-        for row in rows
-    ]
+        result.append(
+            {
+                "currency": currency,
+                "held_cents": held,
+                "fees_cents": of(T.PLATFORM_REVENUE),
+                "paid_out_cents": paid_out,
+                "refunded_cents": refunded,
+                "owed_to_vendors_cents": owed,
+                "escrow_cents": escrow,
+                "outstanding_cents": owed + escrow,
+                "platform_holds_cents": held - refunded - paid_out,
+            }
+        )
+    return result
 
 
 def overview() -> dict:
     """Counts by status of vendors, bookings, payments, payouts and disputes, and the money
-    totals from the ledger. A constant six aggregate queries, whatever the data size."""
+    totals from the ledger's accounts. A constant seven aggregate queries, whatever the data
+    size."""
     money = _money_totals()
     default = next(
         (m for m in money if m["currency"] == settings.DEFAULT_CURRENCY),
-        {
-            "currency": settings.DEFAULT_CURRENCY,
-            "held_cents": 0,
-            "fees_cents": 0,
-            "paid_out_cents": 0,
-            "outstanding_cents": 0,
-        },
+        {"currency": settings.DEFAULT_CURRENCY, **dict.fromkeys(MONEY_FIELDS, 0)},
     )
     return {
         "vendors": _status_counts(
@@ -82,6 +100,7 @@ def overview() -> dict:
         "bookings": _status_counts(Booking.objects.all(), "status", Booking.Status.values),
         "payments": _status_counts(Payment.objects.all(), "status", Payment.Status.values),
         "payouts": _status_counts(Payout.objects.all(), "status", Payout.Status.values),
+        "refunds": _status_counts(Refund.objects.all(), "status", Refund.Status.values),
         "disputes": _status_counts(Dispute.objects.all(), "status", Dispute.Status.values),
         "money": default,
         "money_by_currency": money,

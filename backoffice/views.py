@@ -5,7 +5,7 @@ import django_filters
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,7 +19,7 @@ from bookings.serializers import BookingSerializer
 from bookings.views import lines_prefetch
 from payments import services as money
 from payments.models import Payment
-from payments.serializers import PaymentSerializer
+from payments.serializers import PaymentSerializer, RefundRequestSerializer, RefundSerializer
 from strathwell.api.permissions import IsAdmin, require_confirmation
 from strathwell.api.schema import CONFIRM_HEADER
 from strathwell.audit.models import AuditLog
@@ -132,13 +132,50 @@ class AdminPaymentViewSet(viewsets.ReadOnlyModelViewSet):
     PaymentIntent's client_secret)."""
 
     permission_classes = [IsAdmin]
-    staff_operations = {"list": "payment.view", "retrieve": "payment.view"}
+    staff_operations = {
+        "list": "payment.view",
+        "retrieve": "payment.view",
+        "refund": "payment.refund",
+    }
     serializer_class = PaymentSerializer
     filterset_class = AdminPaymentFilter
     queryset = Payment.objects.order_by("-created_at", "id")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "staff": True}
+
+    @extend_schema(
+        summary="Refund a payment through Stripe (admin)",
+        request=RefundRequestSerializer,
+        parameters=[CONFIRM_HEADER],
+        responses={
+            201: RefundSerializer,
+            400: OpenApiResponse(
+                description="validation_error: no reason, or more than refundable"
+            ),
+            409: OpenApiResponse(description="nothing_to_refund"),
+            428: OpenApiResponse(description="confirmation_required"),
+            502: OpenApiResponse(
+                description="payment_provider_error: Stripe failed; the refund is kept failed "
+                "(retry it with POST /admin/refunds/{id}/retry), no payout was touched"
+            ),
+        },
+        tags=["admin", "payments", "refunds"],
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        """Everything refundable by default (what the vendors have not been paid out, with the
+        platform fee on that part), or `amount_cents` of it."""
+        require_confirmation(request)
+        serializer = RefundRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund = money.refund_payment(
+            self.get_object(),
+            actor=request.user,
+            reason=serializer.validated_data["reason"],
+            amount_cents=serializer.validated_data.get("amount_cents"),
+        )
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
 # --- audit log --------------------------------------------------------------------------------

@@ -77,8 +77,10 @@ class BookingAdmin(ReadOnlyModelAdmin):
                 booking, actor=actor, reason=reason, by_staff=True
             ),
             effect="Each booking that is not completed or canceled yet becomes canceled. A "
-            "paid booking's locked and eligible payouts are held for staff to release or "
-            "reverse; an unpaid booking's pending payments are canceled at Stripe.",
+            "paid booking's money is refunded to the organizer through Stripe: everything "
+            "its vendors have not been paid out, with the platform fee on that part (the "
+            "unpaid payouts are reversed); an unpaid booking's pending payments are canceled "
+            "at Stripe. A refund Stripe refuses is kept as failed, to retry.",
         ),
         confirm_action(
             name="force_complete_bookings",

@@ -36,6 +36,7 @@ from django.utils import timezone
 from bookings import locks
 from bookings.signals import booking_transitioned, booking_vendor_transitioned
 from strathwell.exceptions import (
+    BalanceDue,
     DomainPermissionDenied,
     DomainValidationError,
     InvalidTransition,
@@ -112,7 +113,9 @@ class Booking(Transitions, models.Model):
     transition_signal = booking_transitioned
     # Lines can be added and removed until the booking is paid.
     LINES_EDITABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
-    ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY})
+    # The organizer cancels before the event starts; a paid booking's money is refunded by
+    # the cancellation policy (`payments.services.cancel_booking`).
+    ORGANIZER_CANCELABLE = frozenset({Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID})
     ADMIN_CANCELABLE = frozenset(
         {Status.DRAFT, Status.AWAITING, Status.READY, Status.PAID, Status.IN_PROGRESS}
     )
@@ -154,6 +157,10 @@ class Booking(Transitions, models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    # Kept by `payments.services` (booking locked) as money moves: Σ succeeded payments −
+    # Σ succeeded refunds, and Σ succeeded refunds. `check_ledger` verifies both.
+    amount_paid_cents = models.BigIntegerField(default=0)
+    amount_refunded_cents = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,10 +196,9 @@ class Booking(Transitions, models.Model):
 
     @property
     def balance_due(self) -> bool:
-        """Whether the organizer still owes money on the booking: `start_events` starts only
-        bookings that owe nothing. Always False while the deposit is the only payment (v1);
-        the balance payments of the money cycle (#12) make it `balance_cents > 0`."""
-        return False
+        """Whether the organizer still owes money on the booking (`balance_cents > 0`):
+        `start_events` starts only bookings that owe nothing."""
+        return self.balance_cents > 0
 
     @property
     def is_paid_or_later(self) -> bool:
@@ -213,6 +219,32 @@ class Booking(Transitions, models.Model):
     def deposit_cents(self) -> int:
         """`round_half_up(total_cents × BOOKING_DEPOSIT_PERCENT / 100)`."""
         return percent_of(self.total_cents, settings.BOOKING_DEPOSIT_PERCENT)
+
+    @property
+    def received_cents(self) -> int:
+        """Σ succeeded payments (refunds not subtracted)."""
+        return self.amount_paid_cents + self.amount_refunded_cents
+
+    @property
+    def balance_cents(self) -> int:
+        """What the organizer still has to pay: `total_cents` − Σ succeeded payments, never
+        negative; 0 once canceled. A refund is money the platform gave back, so it does not
+        make the organizer owe it again."""
+        if self.status == self.Status.CANCELED:
+            return 0
+        return max(0, self.total_cents - self.received_cents)
+
+    @property
+    def balance_due_on(self) -> datetime.date:
+        """`event_date − BALANCE_DUE_DAYS`."""
+        return self.event_date - datetime.timedelta(days=settings.BALANCE_DUE_DAYS)
+
+    def record_money(self, *, received: int = 0, refunded: int = 0) -> None:
+        """Payments' bookkeeping on a LOCKED booking (`payments.services`, in the transaction
+        that moves the money): a payment received or a refund made."""
+        self.amount_paid_cents += received - refunded
+        self.amount_refunded_cents += refunded
+        self.save(update_fields=["amount_paid_cents", "amount_refunded_cents", "updated_at"])
 
     # --- creation ----------------------------------------------------------------------------
 
@@ -561,9 +593,10 @@ class Booking(Transitions, models.Model):
         return locked
 
     def cancel(self, *, actor, reason: str = "") -> "Booking":
-        """Organizer cancel, before payment only (`draft`, `awaiting_vendor_approval`,
-        `ready_for_payment` → `canceled`). Call it through `payments.services.cancel_booking`,
-        which voids the booking's pending payments in the same transaction."""
+        """Organizer cancel before the event starts (`draft`, `awaiting_vendor_approval`,
+        `ready_for_payment`, `paid` → `canceled`). Call it through
+        `payments.services.cancel_booking`, which voids the booking's pending payments and
+        refunds a paid booking by the cancellation policy."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             locked._require_organizer(actor)
@@ -577,11 +610,22 @@ class Booking(Transitions, models.Model):
 
     def start(self, *, actor, reason: str = "") -> "Booking":
         """`paid → in_progress` (the event is under way): by the organizer, or by the system on
-        the event date (`start_event`)."""
+        the event date (`start_event`); 409 `balance_due` while anything of the total is
+        unpaid."""
         with transaction.atomic():
             locked = locks.lock_booking(self.pk)
             if not is_system(actor):
                 locked._require_organizer(actor)
+            if locked.status == self.Status.PAID and locked.balance_cents > 0:
+                raise BalanceDue(
+                    f"The balance of {locked.balance_cents} {locked.currency} must be paid "
+                    "before the event starts.",
+                    details={
+                        "booking_id": str(locked.pk),
+                        "balance_cents": locked.balance_cents,
+                        "balance_due_on": locked.balance_due_on.isoformat(),
+                    },
+                )
             locked.transition(
                 self.Status.IN_PROGRESS,
                 actor=actor,
@@ -633,8 +677,20 @@ class Booking(Transitions, models.Model):
 
     @classmethod
     def start_due_q(cls, today: datetime.date) -> models.Q:
-        """Paid, and its event date has come (the balance is checked per booking)."""
-        return models.Q(status=cls.Status.PAID, event_date__lte=today)
+        """Paid in full (Σ succeeded payments ≥ the lines' agreed total), and its event date
+        has come: a booking still owing its balance is not due (and not a backlog)."""
+        total = (
+            BookingVendor.objects.filter(booking=models.OuterRef("pk"))
+            .exclude(status=BookingVendor.Status.DECLINED)
+            .values("booking")
+            .annotate(total=models.Sum("agreed_price_cents"))
+            .values("total")
+        )
+        return models.Q(
+            status=cls.Status.PAID,
+            event_date__lte=today,
+            amount_paid_cents__gte=models.Subquery(total) - models.F("amount_refunded_cents"),
+        )
 
     def start_due(self, today: datetime.date) -> bool:
         return self.status == self.Status.PAID and self.event_date <= today and not self.balance_due
@@ -712,13 +768,18 @@ class Booking(Transitions, models.Model):
             )
         return locked
 
-    def mark_paid(self, *, actor=None, payment=None) -> "Booking":
+    def mark_paid(
+        self, *, actor=None, payment=None, received_cents: int = 0, locked: bool = False
+    ) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
-        already holds this row's lock). Idempotent: on a booking already paid (or past it)
-        it is a no-op that returns the booking, since webhooks are redelivered. The units its
-        lines hold become `booked`."""
-        with transaction.atomic():
-            locked = locks.lock_booking(self.pk)
+        already holds this row's lock), recording the deposit received (`received_cents`, as
+        `record_money`) in the same write; the units its lines hold become `booked`.
+        Idempotent: on a booking already paid (or past it) it is a no-op that returns the
+        booking, since webhooks are redelivered. `locked=True`: this instance was locked and
+        re-read by the caller in this transaction, which this call is part of (not read again,
+        no savepoint of its own)."""
+        with transaction.atomic(savepoint=not locked):
+            locked = self if locked else locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
                 return locked
             locked.transition(
@@ -729,6 +790,7 @@ class Booking(Transitions, models.Model):
                 allowed_from={self.Status.READY},
                 verb="mark as paid",
                 paid_at=timezone.now(),
+                amount_paid_cents=locked.amount_paid_cents + received_cents,
             )
             availability.book_for_booking(locked.pk, actor=actor, reason="The booking was paid.")
         return locked

@@ -80,6 +80,17 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="round_half_up(total_cents × BOOKING_DEPOSIT_PERCENT / 100).",
     )
+    amount_paid_cents = serializers.IntegerField(
+        read_only=True, help_text="Σ succeeded payments − Σ succeeded refunds."
+    )
+    balance_cents = serializers.IntegerField(
+        read_only=True,
+        help_text="total_cents − Σ succeeded payments, never negative (0 once canceled); "
+        "POST /bookings/{id}/payments {kind: balance} collects it.",
+    )
+    balance_due_on = serializers.DateField(
+        read_only=True, help_text="event_date − BALANCE_DUE_DAYS."
+    )
     vendors = BookingVendorSerializer(many=True, read_only=True)
     my_line = serializers.SerializerMethodField(
         help_text="For a vendor caller: its own line on this booking, so an incoming request's "
@@ -99,6 +110,9 @@ class BookingSerializer(serializers.ModelSerializer):
             "currency",
             "total_cents",
             "deposit_cents",
+            "amount_paid_cents",
+            "balance_cents",
+            "balance_due_on",
             "organizer_id",
             "vendors",
             "my_line",

@@ -202,7 +202,19 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking.submit(actor=request.user)
         return self._booking_response(booking.pk)
 
-    @_transition("Cancel (organizer, before payment) → canceled", request=s.CancelSerializer)
+    @_transition(
+        "Cancel (organizer, before the event starts) → canceled; a paid booking is refunded by "
+        "the cancellation policy",
+        request=s.CancelSerializer,
+        responses={
+            200: s.BookingSerializer,
+            409: OpenApiResponse(description="invalid_transition"),
+            502: OpenApiResponse(
+                description="payment_provider_error: the booking is canceled but a refund "
+                "failed at Stripe; it is kept failed for staff to retry (details.refund_ids)"
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         booking = self._organizer_booking()
@@ -213,7 +225,13 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         return self._booking_response(booking.pk)
 
-    @_transition("Start the event: paid → in_progress")
+    @_transition(
+        "Start the event: paid → in_progress",
+        responses={
+            200: s.BookingSerializer,
+            409: OpenApiResponse(description="balance_due / invalid_transition"),
+        },
+    )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         booking = self._organizer_booking()

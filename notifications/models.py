@@ -33,7 +33,8 @@ class Notification(models.Model):
         SUBSCRIPTION_ACTIVATED = "subscription_activated"
         SUBSCRIPTION_CANCELED = "subscription_canceled"
         SUBSCRIPTION_PAST_DUE = "subscription_past_due"
-        # TODO(#12 money cycle): REFUND_MADE = "refund_made", BALANCE_DUE = "balance_due".
+        REFUND_MADE = "refund_made"
+        BALANCE_DUE = "balance_due"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(

@@ -10,12 +10,13 @@ lock, and never raise for an event they do not cover (no entry → no notificati
 Free text written by users (titles, notes, reasons, names) goes through `services.safe`, which
 masks what trust screening masks, so no notification or email carries a raw contact detail.
 
-Not covered yet: refund made and balance due (TODO #12: add `refund.*` / the
-`remind_balance_due` job's drafts here).
+Balance reminders are not domain events: the `remind_balance_due` job drafts them
+(`balance_due_drafts`).
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from notifications.models import Notification
 from notifications.services import Draft, day, money, notify, safe
 from payments.allocation import allocate
 from payments.models import Payment, Payout
-from payments.signals import payment_transitioned, payout_transitioned
+from payments.signals import payment_transitioned, payout_transitioned, refund_transitioned
 from vendors.models import Vendor
 from vendors.signals import vendor_verification_changed
 
@@ -293,9 +294,19 @@ def payment_succeeded(event: Event) -> list[Draft]:
     gets a receipt, each vendor its share (the allocation API.md defines, computed with the
     same function `record_payment_success` uses)."""
     payment: Payment = event.target
-    if payment.kind != Payment.Kind.DEPOSIT:
-        return []  # TODO(#12): a balance payment's drafts.
     booking = Booking.objects.get(pk=payment.booking_id)
+    if payment.kind != Payment.Kind.DEPOSIT:
+        # A balance payment: the organizer gets the receipt; the vendors' shares of it become
+        # completion payouts, told when they become eligible.
+        return _to_organizer(
+            event,
+            booking,
+            Kind.PAYMENT_RECEIVED,
+            f"Payment received: {_title(booking)}",
+            f"We received your balance payment of "
+            f"{money(payment.amount_cents, payment.currency)} for {_title(booking)} on "
+            f"{day(booking.event_date)}.",
+        )
     lines = _lines(booking.pk)
     drafts = _to_organizer(
         event,
@@ -467,6 +478,39 @@ def subscription_changed_draft(event: Event) -> list[Draft]:
     return [Draft(sub.pk, kind, title, body, event.key())]
 
 
+def refund_made(event: Event) -> list[Draft]:
+    """A refund reached the organizer's card (Stripe confirmed it)."""
+    refund = event.target
+    booking = Booking.objects.get(pk=refund.booking_id)
+    return _to_organizer(
+        event,
+        booking,
+        Kind.REFUND_MADE,
+        f"Refund made: {_title(booking)}",
+        f"We refunded {money(refund.amount_cents, refund.currency)} for {_title(booking)} to "
+        "the card you paid with; banks usually show it within 5–10 business days.",
+    )
+
+
+def balance_due_drafts(booking: Booking, on: datetime.date) -> list[Draft]:
+    """The `remind_balance_due` job's reminder of `on` (the due date or the event's eve): one
+    per booking and day, whatever how often the job runs (the event key names the day)."""
+    eve = booking.event_date - datetime.timedelta(days=1)
+    when = "tomorrow" if on == eve else f"by {day(booking.balance_due_on)}"
+    return [
+        Draft(
+            booking.organizer_id,
+            Kind.BALANCE_DUE,
+            f"Balance due: {_title(booking)}",
+            f"The balance of {money(booking.balance_cents, booking.currency)} for "
+            f"{_title(booking)} on {day(booking.event_date)} is due {when}. Pay it in the app "
+            "so the event can start.",
+            f"balance_due:bookings.booking:{booking.pk}:{on.isoformat()}",
+            booking.pk,
+        )
+    ]
+
+
 # --- the table: action → builder ----------------------------------------------------------------
 
 EVENTS: dict[str, Builder] = {
@@ -507,7 +551,7 @@ EVENTS: dict[str, Builder] = {
             "update",
         )
     },
-    # TODO(#12): "refund.create": refund_made, balance reminders from `remind_balance_due`.
+    "refund.succeed": refund_made,
 }
 
 SIGNALS = (
@@ -515,6 +559,7 @@ SIGNALS = (
     booking_vendor_transitioned,
     payment_transitioned,
     payout_transitioned,
+    refund_transitioned,
     dispute_transitioned,
     vendor_verification_changed,
     subscription_changed,

@@ -2,23 +2,34 @@
 change only through model methods); payout decisions and webhook replays are confirm actions
 that call the same methods as the API and `manage.py replay_webhook_events`."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import Sum
+from django.utils.html import format_html_join
 
-from payments import webhooks
-from payments.forms import WebhookReplayForm
+from bookings.admin import BookingAdmin
+from bookings.models import Booking
+from payments import ledger, services, webhooks
+from payments.forms import RefundForm, WebhookReplayForm
 from payments.models import (
     Allocation,
     IdempotencyRecord,
+    LedgerAccount,
     LedgerEntry,
+    LedgerLeg,
     Payment,
     Payout,
+    Refund,
+    RefundLine,
     WebhookEvent,
 )
 from strathwell.audit.services import log_admin_action
 from strathwell.console import display
 from strathwell.console.actions import ActionFailed, ActionSkipped, confirm_action
 from strathwell.console.mixins import ReadOnlyInline, ReadOnlyModelAdmin
+from vendors.admin import VendorAdmin
+from vendors.models import Vendor
 
 
 @admin.display(description="amount", ordering="amount_cents")
@@ -28,9 +39,49 @@ def amount(obj):
 
 class LedgerEntryInline(ReadOnlyInline, admin.TabularInline):
     model = LedgerEntry
-    fields = ("entry_type", "amount_cents", "currency", "booking_vendor", "payout", "memo")
+    fields = ("entry_type", "amount_cents", "currency", "legs_display", "payout", "refund", "memo")
     readonly_fields = fields
     ordering = ("created_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("legs__account")
+
+    @admin.display(description="legs (Dr + / Cr −)")
+    def legs_display(self, obj):
+        return format_html_join(
+            "",
+            "<div>{} {} {}</div>",
+            ((leg_side(leg), abs(leg.amount_cents), leg.account.code) for leg in obj.legs.all()),
+        )
+
+
+def leg_side(leg) -> str:
+    return "Dr" if leg.amount_cents > 0 else "Cr"
+
+
+class RefundInline(ReadOnlyInline, admin.TabularInline):
+    model = Refund
+    fk_name = "payment"
+    fields = (
+        "created_at",
+        "amount_cents",
+        "net_cents",
+        "fee_cents",
+        "currency",
+        "status",
+        "origin",
+        "reason",
+        "stripe_refund_id",
+        "failure_message",
+    )
+    readonly_fields = fields
+    ordering = ("-created_at", "id")
+
+
+class BookingRefundInline(RefundInline):
+    fk_name = "booking"
+    fields = ("payment", *RefundInline.fields)
+    readonly_fields = fields
 
 
 class PayoutInline(ReadOnlyInline, admin.TabularInline):
@@ -57,7 +108,26 @@ class PaymentAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("booking", "organizer")
     exclude = ("client_secret",)  # the organizer's secret for the card form: never shown
-    inlines = [PayoutInline, LedgerEntryInline]
+    inlines = [PayoutInline, RefundInline, LedgerEntryInline]
+    actions = [
+        confirm_action(
+            name="refund_payments",
+            operation="payment.refund",
+            label="Refund payment",
+            verb="refund",
+            done="Refunded",
+            perform=lambda obj, *, actor, reason, amount_cents: services.refund_payment(
+                obj, actor=actor, reason=reason, amount_cents=amount_cents
+            ),
+            form_class=RefundForm,
+            state_field="status",
+            compare_state=False,
+            effect="Money goes back to the organizer through Stripe: the amount you give, or "
+            "everything refundable (what the vendors have not been paid out, with the platform "
+            "fee on that part). The unpaid payouts it takes are reversed (split when only partly "
+            "taken). A Stripe failure keeps the refund as failed, to retry.",
+        ),
+    ]
 
 
 @admin.register(Payout)
@@ -114,6 +184,21 @@ class PayoutAdmin(ReadOnlyModelAdmin):
             "Refused while a dispute on its booking is open.",
         ),
         confirm_action(
+            name="refund_payouts",
+            operation="payout.refund",
+            label="Refund payout to the organizer",
+            verb="refund",
+            done="Refunded",
+            perform=lambda obj, *, actor, reason: services.refund_payout(
+                obj, actor=actor, reason=reason
+            ),
+            compare_state=False,
+            effect="Each unpaid payout (and the platform fee on it) goes back to the organizer "
+            "through Stripe, and the payout is reversed once Stripe confirms: how an adjusted "
+            "dispute is settled payout by payout. A Stripe failure keeps the refund as failed, "
+            "to retry; the payout stays as it is.",
+        ),
+        confirm_action(
             name="reverse_payouts",
             operation="payout.reverse",
             label="Reverse payout",
@@ -121,8 +206,8 @@ class PayoutAdmin(ReadOnlyModelAdmin):
             done="Reversed",
             method="reverse",
             effect="Each locked, eligible or held payout is cancelled for good (reversed): the "
-            "vendor will not be paid it and the money stays with the platform for a refund. "
-            "Paid payouts cannot be reversed.",
+            "vendor will not be paid it and the money waits in the booking's escrow for a "
+            "refund. Paid payouts cannot be reversed.",
         ),
     ]
 
@@ -134,9 +219,83 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         )
 
 
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyModelAdmin):
+    """Refunds made through Stripe, view-only; a failed one can be retried (confirm action)."""
+
+    list_display = (
+        "id",
+        "booking",
+        "payment",
+        amount,
+        "status",
+        "origin",
+        "stripe_refund_id",
+        "created_at",
+    )
+    list_filter = ("status", "origin", "currency")
+    search_fields = ("=id", "=stripe_refund_id", "=payment__id", "=booking__id", "reason")
+    date_hierarchy = "created_at"
+    list_select_related = ("booking", "payment")
+    actions = [
+        confirm_action(
+            name="retry_refunds",
+            operation="refund.retry",
+            label="Retry failed refund",
+            verb="retry",
+            done="Retried",
+            perform=lambda obj, *, actor, reason: services.retry_refund(obj, actor=actor),
+            state_field="status",
+            effect="Each failed refund is checked again (the payouts it draws from must still be "
+            "unpaid) and sent to Stripe again; a refund an earlier attempt made is found first.",
+        ),
+    ]
+
+    def get_inline_instances(self, request, obj=None):
+        return [RefundLineInline(self.model, self.admin_site)]
+
+
+@admin.register(RefundLine)
+class RefundLineAdmin(ReadOnlyModelAdmin):
+    """Where each refund's money came from (a payout, or the booking's escrow)."""
+
+    list_display = ("id", "refund", "payout", "amount_cents", "created_at")
+    list_select_related = ("refund", "payout")
+    search_fields = ("=refund__id", "=payout__id")
+
+
+class RefundLineInline(ReadOnlyInline, admin.TabularInline):
+    model = RefundLine
+    fields = ("payout", "amount_cents", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyModelAdmin):
+    """The ledger's accounts with their balances (normal side positive)."""
+
+    list_display = ("code", "type", "currency", "balance")
+    list_filter = ("type", "currency")
+    search_fields = ("code", "=booking__id", "=vendor__id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_total=Sum("legs__amount_cents", default=0))
+
+    @admin.display(description="balance")
+    def balance(self, obj):
+        return display.format_cents(obj.sign * int(obj._total), obj.currency)
+
+
+@admin.register(LedgerLeg)
+class LedgerLegAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "entry", "account", "amount_cents")
+    list_select_related = ("entry", "account")
+    search_fields = ("=entry__id", "account__code")
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    """The append-only ledger: view-only, no add or delete."""
+    """The append-only ledger's transactions: view-only, no add or delete."""
 
     list_display = (
         "id",
@@ -152,6 +311,58 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
     search_fields = ("=payment__id", "=booking__id", "=payout__id", "memo")
     date_hierarchy = "created_at"
     list_select_related = ("booking", "payout")
+
+    def get_inline_instances(self, request, obj=None):
+        return [LedgerLegInline(self.model, self.admin_site)]
+
+
+class LedgerLegInline(ReadOnlyInline, admin.TabularInline):
+    model = LedgerLeg
+    fields = ("account", "amount_cents")
+    readonly_fields = fields
+
+
+# --- money on the booking and vendor pages --------------------------------------------------------
+
+
+admin.site.unregister(Booking)
+
+
+@admin.register(Booking)
+class BookingMoneyAdmin(BookingAdmin):
+    """The booking page with its money: payouts and refunds inline, paid / refunded / balance."""
+
+    inlines = [*BookingAdmin.inlines, BookingRefundInline]
+    readonly_fields = (
+        *BookingAdmin.readonly_fields,
+        "amount_paid_cents",
+        "amount_refunded_cents",
+        "balance_cents",
+        "balance_due_on",
+    )
+    fields = readonly_fields
+
+
+admin.site.unregister(Vendor)
+
+
+@admin.register(Vendor)
+class VendorMoneyAdmin(VendorAdmin):
+    """The vendor page with its balance from the ledger: owed (its payable account) and paid."""
+
+    readonly_fields = (*VendorAdmin.readonly_fields, "ledger_balance")
+    fields = (*VendorAdmin.fields, "ledger_balance")
+
+    @admin.display(description="balance (ledger)")
+    def ledger_balance(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        figures = ledger.vendor_balances([obj.pk])[obj.pk]
+        currency = settings.DEFAULT_CURRENCY
+        return (
+            f"owed {display.format_cents(figures['owed_cents'], currency)}, "
+            f"paid out {display.format_cents(figures['paid_cents'], currency)}"
+        )
 
 
 @admin.register(Allocation)

@@ -1,4 +1,4 @@
-"""Creating a booking's deposit Payment and its Stripe PaymentIntent, idempotently.
+"""Creating a booking's deposit or balance Payment and its Stripe PaymentIntent, idempotently.
 
 One Payment and one PaymentIntent per (user, Idempotency-Key), however many copies of the
 request arrive and however they interleave. Three phases: claim the key and create the pending
@@ -80,9 +80,10 @@ def request_fingerprint(*, booking_id, body) -> str:
 
 
 def create_deposit_payment(
-    *, booking, user, idempotency_key: str, body, serialize
+    *, booking, user, idempotency_key: str, body, serialize, kind: str = Payment.Kind.DEPOSIT
 ) -> StoredResponse:
-    """Create the deposit Payment of a booking and its Stripe PaymentIntent, idempotently.
+    """Create the deposit (or, with `kind=balance`, the balance) Payment of a booking and its
+    Stripe PaymentIntent, idempotently. The kind is part of the request a key fixes.
 
     Guarantees: one Payment and one PaymentIntent per (user, Idempotency-Key), however many
     copies of the request arrive and however they interleave; every copy answers the same
@@ -93,11 +94,15 @@ def create_deposit_payment(
     `serialize(payment) -> dict` renders the 201 body (kept so the replay is identical).
     """
     key = validate_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(booking_id=booking.pk, body=body)
+    # `{}` and `{"kind": "deposit"}` ask for the same thing: the kind is fingerprinted as given
+    # or defaulted, so a key reused for the other kind is a conflict.
+    fingerprint = request_fingerprint(booking_id=booking.pk, body={**(body or {}), "kind": kind})
 
     existing = _find_record(user, key)
     if existing is None:
-        record = _start_payment(booking=booking, user=user, key=key, fingerprint=fingerprint)
+        record = _start_payment(
+            booking=booking, user=user, key=key, fingerprint=fingerprint, kind=kind
+        )
         if record is not None:
             return _finish_payment(record, serialize=serialize)
         existing = _find_record(user, key)  # lost the insert race to a concurrent copy
@@ -112,7 +117,38 @@ def _find_record(user, key) -> IdempotencyRecord | None:
     return IdempotencyRecord.objects.select_related("payment").filter(user=user, key=key).first()
 
 
-def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | None:
+def _payable_amount(booking, kind: str) -> int:
+    """The amount a new payment of this kind would collect (booking locked), or
+    InvalidTransition when the booking cannot take one."""
+    if kind == Payment.Kind.DEPOSIT:
+        if booking.status != Booking.Status.READY:
+            raise InvalidTransition(
+                f"A {booking.status} booking cannot be paid; it must be ready_for_payment.",
+                details={"booking_id": str(booking.pk), "status": booking.status},
+            )
+        amount = int(booking.deposit_cents)
+        if amount <= 0:
+            raise InvalidTransition(
+                "This booking has no deposit to pay.",
+                details={"booking_id": str(booking.pk), "deposit_cents": amount},
+            )
+        return amount
+    if booking.status not in (Booking.Status.PAID, Booking.Status.IN_PROGRESS):
+        raise InvalidTransition(
+            f"The balance of a {booking.status} booking cannot be paid; it must be paid (its "
+            "deposit succeeded) or in_progress.",
+            details={"booking_id": str(booking.pk), "status": booking.status},
+        )
+    amount = int(booking.balance_cents)
+    if amount <= 0:
+        raise InvalidTransition(
+            "This booking has nothing left to pay.",
+            details={"booking_id": str(booking.pk), "balance_cents": 0},
+        )
+    return amount
+
+
+def _start_payment(*, booking, user, key, fingerprint, kind) -> IdempotencyRecord | None:
     """Phase 1 (one transaction, booking locked): check the booking, create the pending
     Payment and claim the key. None when a concurrent copy claimed the key first."""
     try:
@@ -120,11 +156,7 @@ def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | No
             locked = lock_booking(booking.pk)
             if IdempotencyRecord.objects.filter(user=user, key=key).exists():
                 return None  # a concurrent copy (serialized by the booking lock) got here first
-            if locked.status != Booking.Status.READY:
-                raise InvalidTransition(
-                    f"A {locked.status} booking cannot be paid; it must be ready_for_payment.",
-                    details={"booking_id": str(locked.pk), "status": locked.status},
-                )
+            amount = _payable_amount(locked, kind)
             live = (
                 Payment.objects.filter(booking=locked, status=Payment.Status.PENDING)
                 .order_by("created_at")
@@ -141,16 +173,10 @@ def _start_payment(*, booking, user, key, fingerprint) -> IdempotencyRecord | No
                     "(GET /payments/{id} gives its client_secret) or wait for it to fail.",
                     details={"payment_id": str(live.pk), "booking_id": str(locked.pk)},
                 )
-            amount = int(locked.deposit_cents)
-            if amount <= 0:
-                raise InvalidTransition(
-                    "This booking has no deposit to pay.",
-                    details={"booking_id": str(locked.pk), "deposit_cents": amount},
-                )
             payment = Payment.objects.create(
                 booking=locked,
                 organizer=locked.organizer,
-                kind=Payment.Kind.DEPOSIT,
+                kind=kind,
                 amount_cents=amount,
                 currency=locked.currency,
             )

@@ -17,3 +17,20 @@ class WebhookReplayForm(ConfirmActionForm):
 
     def method_kwargs(self) -> dict:
         return {"reason": self.cleaned_data["reason"], "force": self.cleaned_data["force"]}
+
+
+class RefundForm(ConfirmActionForm):
+    """Refund: an optional amount in cents (default: everything refundable)."""
+
+    amount_cents = forms.IntegerField(
+        label="Amount (cents)",
+        required=False,
+        min_value=1,
+        help_text="Leave empty to refund everything refundable.",
+    )
+
+    def method_kwargs(self) -> dict:
+        return {
+            "reason": self.cleaned_data["reason"],
+            "amount_cents": self.cleaned_data.get("amount_cents"),
+        }

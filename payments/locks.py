@@ -9,7 +9,9 @@ below (and `bookings.locks`), in this order, and takes each at most once per tra
     4. vendor units    `lock_booking_units`, `lock_line_unit` (`vendors.locks`: the capacity
                        units the lines hold or booked; taking a unit inserts one, see there)
     5. payment(s)      `lock_payment`, `lock_payments`
-    6. payouts         `lock_payouts`, `lock_payout` (which takes the booking first)
+    5b. refunds        `lock_refund` (with or after their payment, before any payout)
+    6. payouts         `lock_payouts`, `lock_payout` (which takes the booking first),
+                       `lock_payouts_by_id`
     7. dispute         `Dispute.lock_row()` (always last: nothing is locked after it)
 
 Two flows that share rows therefore wait for each other instead of deadlocking (pretix's "lock
@@ -45,6 +47,8 @@ __all__ = [
     "lock_payments",
     "lock_payout",
     "lock_payouts",
+    "lock_payouts_by_id",
+    "lock_refund",
     "lock_webhook_event",
     "try_lock_webhook_event",
 ]
@@ -94,3 +98,18 @@ def lock_payout(payout: models.Payout) -> models.Payout:
         .select_related("booking")
         .get(pk=payout.pk)
     )
+
+
+def lock_payouts_by_id(ids: Iterable) -> list[models.Payout]:
+    """Step 5: these payouts (of a locked booking), in a stable order."""
+    return list(
+        models.Payout.objects.select_for_update(of=("self",))
+        .select_related("booking")
+        .filter(pk__in=list(ids))
+        .order_by("id")
+    )
+
+
+def lock_refund(pk) -> models.Refund:
+    """Step 4b: one refund (its booking and payment are locked first)."""
+    return models.Refund.objects.select_for_update().get(pk=pk)

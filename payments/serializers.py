@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from payments.models import Payment, Payout, WebhookEvent
+from bookings.models import MAX_PRICE_CENTS
+from payments.models import Payment, Payout, Refund, WebhookEvent
 from strathwell.audit.services import mask_secrets
 
 
@@ -43,6 +44,54 @@ class PaymentSerializer(serializers.ModelSerializer):
         return fields
 
 
+class PaymentCreateSerializer(serializers.Serializer):
+    """`POST /bookings/{id}/payments`: which part of the booking's price to collect."""
+
+    kind = serializers.ChoiceField(
+        choices=Payment.Kind.choices,
+        default=Payment.Kind.DEPOSIT,
+        help_text="deposit (default): the booking's deposit_cents, once it is "
+        "ready_for_payment; balance: its balance_cents, once the deposit succeeded.",
+    )
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    payment_id = serializers.UUIDField(read_only=True)
+    booking_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment_id",
+            "booking_id",
+            "amount_cents",
+            "net_cents",
+            "fee_cents",
+            "currency",
+            "status",
+            "origin",
+            "reason",
+            "stripe_refund_id",
+            "failure_message",
+            "created_at",
+            "succeeded_at",
+        ]
+        read_only_fields = fields
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    """`POST /admin/payments/{id}/refund`: the amount (default: everything refundable)."""
+
+    amount_cents = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PRICE_CENTS)
+    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+
+    def validate_amount_cents(self, value):
+        if isinstance(self.initial_data.get("amount_cents"), (bool, float, str)):
+            raise serializers.ValidationError("A whole number of cents (a JSON integer).")
+        return value
+
+
 class PayoutSerializer(serializers.ModelSerializer):
     vendor_id = serializers.UUIDField(read_only=True)
     booking_id = serializers.UUIDField(read_only=True)
@@ -68,6 +117,7 @@ class PayoutSerializer(serializers.ModelSerializer):
             "hold_reason",
             "reversed_at",
             "reverse_reason",
+            "split_from",
             "created_at",
             "updated_at",
         ]

@@ -14,3 +14,6 @@ payout_transitioned = Signal()
 
 connect_audited(payment_transitioned)
 connect_audited(payout_transitioned)
+refund_transitioned = Signal()
+
+connect_audited(refund_transitioned)

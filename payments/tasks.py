@@ -16,7 +16,10 @@ from bookings.models import Booking
 from disputes.models import Dispute
 from payments import services, webhooks
 from payments.deposits import purge_idempotency_records
+from payments.reconcile import reconcile
+from strathwell.audit.services import write_audit_log
 from strathwell.jobs.periodic import periodic_job
+from strathwell.system import SYSTEM
 
 
 def _without_open_dispute(bookings):
@@ -112,13 +115,24 @@ def purge_expired_tokens() -> int:
     return purge_refresh_tokens(before=before) + purge_idempotency_records(before=before)
 
 
-# --- registered now, filled by the money cycle (#12) --------------------------------------------
+# --- reconcile_stripe ----------------------------------------------------------------------------
 
 
 @periodic_job("reconcile_stripe")
 def reconcile_stripe() -> int:
-    """Compare the last two days of succeeded payments and refunds with Stripe's lists.
-
-    A no-op until the money cycle (#12) provides `manage.py reconcile_stripe`; the lead wires
-    its function here at merge (a difference is an AuditLog-visible alert for staff)."""
-    return 0
+    """Compare the last two days of succeeded payments and refunds with Stripe's lists
+    (`payments.reconcile`, as `manage.py reconcile_stripe --since`). Any difference is an
+    AuditLog row for staff (`stripe.reconcile_differences`, actor system, every difference in
+    `after`). Returns how many differences were found."""
+    since = timezone.now() - datetime.timedelta(days=2)
+    report = reconcile(since=since)
+    differences = report.differences or []
+    if differences:
+        write_audit_log(
+            actor=SYSTEM,
+            action="stripe.reconcile_differences",
+            target=("stripe.reconcile", since.date().isoformat()),
+            after={"differences": [str(d) for d in differences]},
+            reason=f"{len(differences)} difference(s) between our records and Stripe's",
+        )
+    return len(differences)

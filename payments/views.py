@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.models import Booking
-from payments import deposits, webhooks
+from payments import deposits, services, webhooks
 from payments import serializers as s
-from payments.models import Payment, Payout, WebhookEvent
+from payments.models import Payment, Payout, Refund, WebhookEvent
 from strathwell.api.exceptions import error_body
 from strathwell.api.permissions import (
     HasActiveSubscription,
@@ -85,9 +85,10 @@ class BookingPaymentsView(GenericAPIView):
     @extend_schema(
         operation_id="bookings_payments_create",
         parameters=[IDEMPOTENCY_HEADER],
-        request=None,
+        request=s.PaymentCreateSerializer,
         responses={
             201: s.PaymentSerializer,
+            400: OpenApiResponse(description="validation_error: unknown kind or bad header"),
             409: OpenApiResponse(description="invalid_transition / idempotency_conflict"),
             502: OpenApiResponse(description="payment_provider_error: nothing was kept"),
         },
@@ -97,15 +98,41 @@ class BookingPaymentsView(GenericAPIView):
         booking = self._booking(booking_id)
         key = deposits.validate_idempotency_key(request.headers.get("Idempotency-Key"))
         body = request.data if isinstance(request.data, dict) else {"_": request.data}
+        kind_input = s.PaymentCreateSerializer(data=body)
+        kind_input.is_valid(raise_exception=True)
         result = deposits.create_deposit_payment(
             booking=booking,
             user=request.user,
             idempotency_key=key,
             body=body,
+            kind=kind_input.validated_data["kind"],
             serialize=lambda payment: _json_safe(s.PaymentSerializer(payment).data),
         )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(result.body, status=result.status, headers=headers)
+
+
+class BookingRefundsView(GenericAPIView):
+    """`GET /bookings/{id}/refunds`: the booking's refunds (its organizer, staff)."""
+
+    queryset = Refund.objects.none()
+    serializer_class = s.RefundSerializer
+    permission_classes = [IsOrganizer]
+    filter_backends = []
+
+    @extend_schema(
+        operation_id="bookings_refunds_list",
+        responses={200: s.RefundSerializer(many=True)},
+        tags=["payments"],
+    )
+    def get(self, request, booking_id):
+        bookings = _bookings()
+        if not request.user.is_admin:
+            bookings = bookings.filter(organizer=request.user)
+        booking = get_object_or_404(bookings, pk=booking_id)
+        queryset = Refund.objects.filter(booking=booking).order_by("-created_at", "id")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(s.RefundSerializer(page, many=True).data)
 
 
 class PaymentDetailView(APIView):
@@ -223,6 +250,7 @@ class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         "hold": "payout.hold",
         "reverse": "payout.reverse",
         "release": "payout.release",
+        "refund": "payout.refund",
     }
     queryset = Payout.objects.order_by("-created_at", "id")
     filterset_class = PayoutFilter
@@ -271,6 +299,25 @@ class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         request=s.ReasonSerializer,
         parameters=[CONFIRM_HEADER],
+        responses={
+            201: s.RefundSerializer,
+            409: OpenApiResponse(description="nothing_to_refund: the payout is paid or reversed"),
+            502: OpenApiResponse(description="payment_provider_error: the refund is failed"),
+        },
+        tags=["payouts", "refunds"],
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        """Refund this unpaid payout (and the fee on it) to the organizer: how staff settle an
+        `adjusted` dispute payout by payout."""
+        require_confirmation(request)
+        reason = self._reason(request, required=True)
+        refund = services.refund_payout(self.get_object(), actor=request.user, reason=reason)
+        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.ReasonSerializer,
+        parameters=[CONFIRM_HEADER],
         responses={200: s.PayoutSerializer},
         tags=["payouts"],
     )
@@ -280,6 +327,33 @@ class AdminPayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         reason = self._reason(request, required=True)
         payout = self.get_object().release(actor=request.user, reason=reason)
         return Response(s.PayoutSerializer(payout).data)
+
+
+class AdminRefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Every refund (filter `status`, `origin`, `booking_id`, `payment_id`); a failed one can be
+    retried (`X-Confirm-Action: true`)."""
+
+    serializer_class = s.RefundSerializer
+    permission_classes = [IsAdmin]
+    staff_operations = {"list": "refund.view", "retrieve": "refund.view", "retry": "refund.retry"}
+    queryset = Refund.objects.order_by("-created_at", "id")
+    filterset_fields = ["status", "origin", "booking_id", "payment_id"]
+
+    @extend_schema(
+        request=None,
+        parameters=[CONFIRM_HEADER],
+        responses={
+            200: s.RefundSerializer,
+            409: OpenApiResponse(description="nothing_to_refund: its payouts were paid since"),
+            502: OpenApiResponse(description="payment_provider_error: still failed"),
+        },
+        tags=["refunds"],
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        require_confirmation(request)
+        refund = services.retry_refund(self.get_object(), actor=request.user)
+        return Response(s.RefundSerializer(refund).data)
 
 
 class AdminWebhookEventViewSet(

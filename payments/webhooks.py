@@ -15,6 +15,10 @@ Flow of one delivery (`POST /api/v1/webhooks/stripe`):
    the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
    `manage.py replay_webhook_events` runs stored events through the same function, and the
    `retry_webhook_events` job retries failed ones with a backoff (`retry_event`).
+
+Handled: `payment_intent.succeeded|payment_failed|canceled` (a deposit or a balance), and
+`charge.refunded` / `refund.updated`, which confirm (or report as failed) a refund whose status
+the Refund API's answer normally already gave (`services.apply_refund_result`, idempotent).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from django.utils import timezone
 
 from accounts import billing
 from payments import locks, services
-from payments.models import Payment, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from strathwell.exceptions import DomainError, InvalidTransition
 
 logger = logging.getLogger("strathwell.payments")
@@ -42,6 +46,11 @@ SUCCEEDED = "payment_intent.succeeded"
 PAYMENT_FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 HANDLED_TYPES = (SUCCEEDED, PAYMENT_FAILED, CANCELED)
+# Refunds: their status is first known from the Refund API's answer; these confirm it (or
+# report a refund that failed later).
+CHARGE_REFUNDED = "charge.refunded"
+REFUND_UPDATED = "refund.updated"
+REFUND_TYPES = (CHARGE_REFUNDED, REFUND_UPDATED)
 
 # Events owned by a lower app, routed to its handler: recorded, deduplicated, locked, retried
 # and given their outcome here (the one inbox), applied there. A handler takes the event body
@@ -252,6 +261,8 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
     if routed is not None:
         outcome, note = routed(event.payload)
         return Outcome(outcome), note
+    if event.type in REFUND_TYPES:
+        return _dispatch_refund(event)
     if event.type not in HANDLED_TYPES:
         return Outcome.IGNORED, f"event type {event.type} is not handled"
     obj = (event.payload.get("data") or {}).get("object") or {}
@@ -277,7 +288,8 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
         if payment.status == Payment.Status.SUCCEEDED:
             return Outcome.STALE, "the payment had already succeeded"
         try:
-            applied = services.record_payment_success(payment, event=event)
+            # The handler block is a savepoint already: no second one inside it.
+            applied = services.record_payment_success(payment, event=event, savepoint=False)
         except InvalidTransition as exc:
             # Money arrived that cannot be applied (canceled payment or booking, booking paid
             # twice): staff must look at it, so it is a mismatch, not a silent stale.
@@ -334,3 +346,68 @@ def _amount_mismatch(payment: Payment, intent: dict, event_type: str) -> str:
     return f"PaymentIntent {intent.get('id')} does not match payment {payment.pk}: " + "; ".join(
         problems
     )
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def _dispatch_refund(event: WebhookEvent) -> tuple[str, str]:
+    """`charge.refunded` (a Charge with its refunds) or `refund.updated` (one Refund): apply
+    each refund's status to ours (`services.apply_refund_result`, idempotent)."""
+    obj = (event.payload.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict):
+        return Outcome.IGNORED, "the event carries no object"
+    if obj.get("object") == "refund":
+        stripe_refunds = [obj]
+    elif obj.get("object") == "charge":
+        stripe_refunds = [
+            r for r in ((obj.get("refunds") or {}).get("data") or []) if isinstance(r, dict)
+        ]
+        if not stripe_refunds:
+            return Outcome.IGNORED, "the charge lists no refunds (refund.updated settles them)"
+    else:
+        return Outcome.IGNORED, "the event carries no Refund or Charge"
+    outcomes, notes = [], []
+    for stripe_refund in stripe_refunds:
+        refund = _find_refund(stripe_refund)
+        if refund is None:
+            outcomes.append("ignored")
+            notes.append(f"no refund is recorded for Stripe refund {stripe_refund.get('id')}")
+            continue
+        amount = stripe_refund.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            outcomes.append("mismatch")
+            notes.append(f"Stripe refund {stripe_refund.get('id')} has no amount")
+            continue
+        _refund, outcome = services.apply_refund_result(
+            refund,
+            stripe_refund_id=str(stripe_refund.get("id")),
+            status=str(stripe_refund.get("status") or ""),
+            amount=amount,
+            failure=str(stripe_refund.get("failure_reason") or ""),
+        )
+        outcomes.append(outcome.split(":")[0])
+        if outcome not in ("processed", "stale", "pending"):
+            notes.append(outcome)
+    note = "; ".join(notes)
+    if "mismatch" in outcomes:
+        logger.warning("Stripe event %s: refund mismatch: %s", event.stripe_event_id, note)
+        return Outcome.MISMATCH, note
+    if "processed" in outcomes:
+        return Outcome.PROCESSED, note
+    if all(o == "ignored" for o in outcomes):
+        return Outcome.IGNORED, note
+    return Outcome.STALE, note or "the refunds were already in this state"
+
+
+def _find_refund(stripe_refund: dict) -> Refund | None:
+    refund = Refund.objects.filter(stripe_refund_id=stripe_refund.get("id")).first()
+    if refund is not None:
+        return refund
+    # The event may overtake the answer that stores the Stripe refund id (metadata has ours).
+    refund_id = (stripe_refund.get("metadata") or {}).get("refund_id")
+    try:
+        refund_uuid = uuid.UUID(str(refund_id))
+    except (TypeError, ValueError):
+        return None
+    return Refund.objects.filter(pk=refund_uuid).first()

@@ -24,6 +24,18 @@ class InvalidTransition(DomainError):
     default_message = "This change is not allowed in the object's current state."
 
 
+class BalanceDue(InvalidTransition):
+    """The booking still has a balance to pay (e.g. it cannot start)."""
+
+    code = "balance_due"
+    default_message = "The booking's balance must be paid first."
+
+
+class NothingToRefund(InvalidTransition):
+    code = "nothing_to_refund"
+    default_message = "Nothing of this payment is refundable."
+
+
 class AlreadyExists(DomainError):
     status_code = 409
     code = "already_exists"

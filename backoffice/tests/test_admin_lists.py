@@ -173,8 +173,8 @@ def test_admin_cancel_needs_confirmation_and_a_reason(admin_client_api):
     assert not AuditLog.objects.filter(action="booking.admin_cancel").exists()
 
 
-def test_admin_cancel_with_confirmation_cancels_audits_and_holds_money(
-    admin_client_api, admin_user
+def test_admin_cancel_with_confirmation_cancels_audits_and_refunds_money(
+    admin_client_api, admin_user, stripe_local
 ):
     booking = paid_booking()
     response = admin_client_api.post(
@@ -189,8 +189,12 @@ def test_admin_cancel_with_confirmation_cancels_audits_and_holds_money(
     assert log.actor_id == admin_user.pk
     assert log.reason == "Venue flooded; organizer agreed"
     assert log.before == {"status": "paid"} and log.after == {"status": "canceled"}
-    # Payments' hook: the money is frozen for staff to settle.
-    assert set(Payout.objects.filter(booking=booking).values_list("status", flat=True)) == {"held"}
+    # Payments' hook: everything refundable goes back to the organizer through Stripe.
+    assert set(Payout.objects.filter(booking=booking).values_list("status", flat=True)) == {
+        "reversed"
+    }
+    [refund] = booking.refunds.all()
+    assert refund.status == "succeeded" and refund.amount_cents == refund.payment.amount_cents
 
 
 def test_admin_force_complete(admin_client_api, admin_user):

@@ -16,7 +16,7 @@ from vendors.tests.factories import VendorFactory
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/admin/overview"
-OVERVIEW_QUERIES = 6  # one GROUP BY per model (5) + one conditional aggregate on the ledger
+OVERVIEW_QUERIES = 7  # one GROUP BY per model (6) + one GROUP BY of the ledger accounts
 
 
 def small_world():
@@ -84,7 +84,11 @@ def test_overview_numbers_of_a_hand_computed_world(make_client, django_assert_nu
         "held_cents": 195_000,
         "fees_cents": 19_500,
         "paid_out_cents": 67_500,
+        "refunded_cents": 0,
+        "owed_to_vendors_cents": 195_000 - 19_500 - 67_500,
+        "escrow_cents": 0,
         "outstanding_cents": 195_000 - 19_500 - 67_500,
+        "platform_holds_cents": 195_000 - 67_500,
     }
     assert body["money"] == expected_money
     assert body["money_by_currency"] == [expected_money]
@@ -105,24 +109,31 @@ def test_overview_numbers_of_the_demo_world(settings):
         "canceled": 1,
         "expired": 1,
     }
-    assert data["payments"]["succeeded"] == 4
+    # Four deposits, and the balances of the started and the completed booking.
+    assert data["payments"]["succeeded"] == 6
     assert data["payouts"] == {
-        "locked": 10,
-        "eligible": 7,
+        "locked": 12,
+        "eligible": 10,
         "paid": 1,
         "held": 2,
         "reversed": 0,
-        "total": 20,
+        "total": 25,
     }
     assert data["disputes"]["open"] == 1
-    # Deposits (30%) of 1,470,000 + 610,000 + 1,550,000 + 950,000; 10% fees; the Summer
-    # wedding venue's reservation (share 195,000 − fee 19,500 = 175,500, half) paid out.
+    # Deposits (30%) of 1,470,000 + 610,000 + 1,550,000 + 950,000 and the balances (70%) of
+    # 1,550,000 + 610,000; 10% fees; the Summer wedding venue's reservation (share 195,000 −
+    # fee 19,500 = 175,500, half) paid out.
+    held = 1_374_000 + 1_512_000
     assert data["money"] == {
         "currency": "usd",
-        "held_cents": 1_374_000,
-        "fees_cents": 137_400,
+        "held_cents": held,
+        "fees_cents": 288_600,
         "paid_out_cents": 87_750,
-        "outstanding_cents": 1_374_000 - 137_400 - 87_750,
+        "refunded_cents": 0,
+        "owed_to_vendors_cents": held - 288_600 - 87_750,
+        "escrow_cents": 0,
+        "outstanding_cents": held - 288_600 - 87_750,
+        "platform_holds_cents": held - 87_750,
     }
 
 

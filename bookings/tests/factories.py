@@ -75,4 +75,8 @@ def booking_with_vendors(
             status=line_status,
             position=i,
         )
+    if status in Booking.ALREADY_PAID and "amount_paid_cents" not in booking_fields:
+        # A booking made "paid or later" directly is treated as paid in full (no balance due).
+        booking.amount_paid_cents = sum(prices)
+        booking.save(update_fields=["amount_paid_cents"])
     return booking

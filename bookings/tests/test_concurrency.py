@@ -16,7 +16,7 @@ from bookings.tests.conftest import FOUR_PRICES, booking_audit
 from bookings.tests.factories import booking_with_vendors
 from payments import services as money
 from payments.models import LedgerEntry, Payout
-from payments.tests.factories import succeeded_payment
+from payments.tests.factories import pay_balance, succeeded_payment
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
 from strathwell.testing.threads import run_together
@@ -117,9 +117,16 @@ def audit_since_paid(booking) -> list[str]:
     return audit[1:]
 
 
-def in_progress_booking() -> Booking:
-    """A paid booking (ledger written, payouts locked) whose event has started."""
+def paid_in_full() -> Booking:
+    """A paid booking (ledger written, payouts locked) whose balance is paid too."""
     booking = succeeded_payment().booking
+    pay_balance(booking)
+    return fresh(booking)
+
+
+def in_progress_booking() -> Booking:
+    """A booking paid in full whose event has started."""
+    booking = paid_in_full()
     return booking.start(actor=booking.organizer)
 
 
@@ -127,7 +134,7 @@ def in_progress_booking() -> Booking:
 def test_completing_twice_at_once_makes_completion_payouts_eligible_once(transitions):
     booking = in_progress_booking()
     completions = list(Payout.objects.filter(booking=booking, kind=Payout.Kind.COMPLETION))
-    assert len(completions) == 2
+    assert len(completions) == 4  # deposit's and balance's, per vendor
     transitions.clear()
 
     outcomes = run_together(
@@ -154,8 +161,8 @@ def test_completing_twice_at_once_makes_completion_payouts_eligible_once(transit
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
-def test_start_racing_an_admin_cancel_of_a_paid_booking(attempt):
-    booking = succeeded_payment().booking
+def test_start_racing_an_admin_cancel_of_a_paid_booking(attempt, stripe_local):
+    booking = paid_in_full()
     payouts = list(Payout.objects.filter(booking=booking))
     admin = AdminFactory()
 
@@ -175,18 +182,20 @@ def test_start_racing_an_admin_cancel_of_a_paid_booking(attempt):
     else:  # canceled first: starting a canceled booking is refused, nothing written
         assert_refused(start)
         assert audit_since_paid(booking) == ["booking.admin_cancel"]
-    # The cancel held every payout exactly once; nothing was paid out.
+    # The cancel held every payout exactly once and refunded it all; nothing was paid out.
     for payout in payouts:
         payout.refresh_from_db()
-        assert payout.status == Payout.Status.HELD
+        assert payout.status == Payout.Status.REVERSED
         assert AuditLog.objects.filter(target_id=str(payout.pk), action="payout.hold").count() == 1
     assert not LedgerEntry.objects.filter(entry_type="payout", booking=booking).exists()
+    assert booking.amount_paid_cents == 0 and booking.amount_refunded_cents == booking.total_cents
     call_command("check_ledger")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_organizer_cancel_racing_start_of_a_paid_booking_is_refused():
-    booking = succeeded_payment().booking
+@pytest.mark.parametrize("attempt", range(2))
+def test_organizer_cancel_racing_start_of_a_paid_booking_applies_one(attempt, stripe_local):
+    booking = paid_in_full()
 
     start, cancel = run_together(
         lambda: fresh(booking).start(actor=booking.organizer),
@@ -195,15 +204,23 @@ def test_organizer_cancel_racing_start_of_a_paid_booking_is_refused():
         ),
     )
 
-    # Organizers cancel only before payment: in either order the cancel is refused.
-    assert isinstance(start, Booking), start
-    assert_refused(cancel)
+    # Organizers cancel before the event starts: exactly one of the two applies.
     booking.refresh_from_db()
-    assert booking.status == S.IN_PROGRESS and booking.canceled_at is None
-    assert audit_since_paid(booking) == ["booking.start"]
-    assert set(Payout.objects.filter(booking=booking).values_list("status", flat=True)) == {
-        Payout.Status.LOCKED
-    }
+    if isinstance(start, Booking):
+        assert_refused(cancel)
+        assert booking.status == S.IN_PROGRESS and booking.canceled_at is None
+        assert audit_since_paid(booking) == ["booking.start"]
+        assert not booking.refunds.exists()
+        assert set(Payout.objects.filter(booking=booking).values_list("status", flat=True)) == {
+            Payout.Status.LOCKED
+        }
+    else:
+        assert isinstance(cancel, Booking), cancel
+        assert_refused(start)
+        assert booking.status == S.CANCELED
+        assert audit_since_paid(booking) == ["booking.cancel"]
+        assert booking.refunds.filter(status="succeeded").exists()
+    call_command("check_ledger")
 
 
 @pytest.mark.django_db(transaction=True)

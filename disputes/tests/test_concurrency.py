@@ -92,7 +92,7 @@ def test_resolution_racing_a_release_never_double_moves(admin_user):
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_two_admins_deciding_one_dispute_apply_exactly_one_decision(attempt):
+def test_two_admins_deciding_one_dispute_apply_exactly_one_decision(attempt, stripe_local):
     booking = paid_booking()
     held = request_reservations(booking)  # eligible, then held by the dispute
     still_locked = payouts_of(booking, kind=Payout.Kind.COMPLETION)
@@ -126,14 +126,14 @@ def test_two_admins_deciding_one_dispute_apply_exactly_one_decision(attempt):
     )
     assert list(decisions.values_list("action", flat=True)) == [Dispute.ACTIONS[dispute.status]]
     releases = AuditLog.objects.filter(action="payout.release").count()
-    reversals = AuditLog.objects.filter(action="payout.reverse").count()
+    reversals = AuditLog.objects.filter(action="payout.refund").count()
     statuses = {p.pk: p.status for p in payouts_of(booking)}
     if dispute.status == "resolved":  # the held payouts released, nothing reversed
         assert dispute.resolution_note == "vendor was on time"
         assert (releases, reversals) == (len(held), 0)
         assert all(statuses[p.pk] == Payout.Status.ELIGIBLE for p in held)
         assert all(statuses[p.pk] == Payout.Status.LOCKED for p in still_locked)
-    else:  # refunded: held and locked payouts reversed, nothing released
+    else:  # refunded: held and locked payouts refunded (reversed), nothing released
         assert dispute.status == "refunded"
         assert dispute.resolution_note == "refund the organizer"
         assert (releases, reversals) == (0, len(held) + len(still_locked))

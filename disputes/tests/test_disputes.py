@@ -1,6 +1,8 @@
 """Disputes through the API: who may open and read them, the money they freeze, and how
 staff decisions settle it — with the ledger invariant checked after every path."""
 
+from fractions import Fraction
+
 import pytest
 from django.core.management import call_command
 
@@ -16,8 +18,10 @@ from disputes.tests.helpers import (
     vendor_users,
 )
 from payments import services as money
-from payments.models import LedgerEntry, Payout
+from payments.models import LedgerEntry, Payout, Refund
+from payments.tests.factories import pay_balance
 from strathwell.audit.models import AuditLog
+from strathwell.money import round_half_up
 from trust.models import ModerationEvent
 from vendors.tests.factories import VendorFactory
 
@@ -276,6 +280,8 @@ def test_no_payout_can_be_requested_approved_or_released_while_open(make_client,
     assert response.status_code == 409
 
     # Completing the booking does not make completion payouts eligible.
+    pay_balance(booking)
+    booking = Booking.objects.get(pk=booking.pk)
     booking.start(actor=booking.organizer)
     money.complete_booking(booking, actor=booking.organizer)
     assert all(
@@ -354,6 +360,8 @@ def test_resolved_makes_completion_payouts_of_a_completed_booking_eligible(
 ):
     booking = paid_booking()
     dispute_id = open_and_review(make_client(booking.organizer), admin_client_api, booking)
+    pay_balance(booking)
+    booking = Booking.objects.get(pk=booking.pk)
     booking.start(actor=booking.organizer)
     money.complete_booking(
         booking, actor=booking.organizer
@@ -366,7 +374,9 @@ def test_resolved_makes_completion_payouts_of_a_completed_booking_eligible(
     ledger_ok()
 
 
-def test_refunded_reverses_the_held_and_locked_payouts(make_client, admin_client_api, admin_user):
+def test_refunded_refunds_the_held_and_locked_payouts_through_stripe(
+    make_client, admin_client_api, admin_user, stripe_local
+):
     booking = paid_booking()
     paid, held = request_reservations(booking)
     paid.approve(actor=admin_user)
@@ -378,7 +388,17 @@ def test_refunded_reverses_the_held_and_locked_payouts(make_client, admin_client
     assert statuses.pop(paid.pk) == Payout.Status.PAID  # already paid: untouched
     assert set(statuses.values()) == {Payout.Status.REVERSED}
     held.refresh_from_db()
-    assert held.reverse_reason.startswith(f"dispute {dispute_id} refunded")
+    assert f"dispute {dispute_id} refunded" in held.reverse_reason
+    # The money the dispute froze went back to the organizer with the fee on it: everything
+    # but the paid-out reservation and the fee on that part.
+    [refund] = Refund.objects.filter(booking=booking)
+    payment = refund.payment
+    fees = sum(a.fee_cents for a in payment.allocations.all())
+    net = payment.amount_cents - fees
+    assert refund.status == "succeeded" and refund.origin == "dispute"
+    assert refund.net_cents == net - paid.amount_cents
+    assert refund.fee_cents == fees - round_half_up(Fraction(paid.amount_cents * fees, net))
+    assert refund.stripe_refund_id and refund.lines.count() == 3
     assert AuditLog.objects.filter(action="dispute.refund", actor=admin_user).exists()
     ledger_ok()
 
@@ -414,6 +434,8 @@ def test_adjusted_puts_locked_completion_payouts_of_a_completed_booking_in_the_s
 ):
     booking = paid_booking()
     dispute_id = open_and_review(make_client(booking.organizer), admin_client_api, booking)
+    pay_balance(booking)
+    booking = Booking.objects.get(pk=booking.pk)
     booking.start(actor=booking.organizer)
     money.complete_booking(
         booking, actor=booking.organizer

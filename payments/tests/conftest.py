@@ -1,14 +1,4 @@
-import pytest
-
-from strathwell.testing.servers import LOCALSTRIPE_API_KEY
-
-
-@pytest.fixture
-def stripe_local(settings, localstripe_server):
-    """Point the app's Stripe client at the session's localstripe (a real HTTP peer)."""
-    settings.STRIPE_API_BASE = localstripe_server.url
-    settings.STRIPE_SECRET_KEY = LOCALSTRIPE_API_KEY
-    return localstripe_server
+# `stripe_local` (the app's Stripe client pointed at localstripe) is in the root conftest.
 
 
 def intents_for_booking(client, booking_id) -> list:

@@ -42,11 +42,65 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     client_secret = factory.LazyAttribute(lambda o: f"{o.stripe_payment_intent_id}_secret_x")
 
 
+def _on_stripe() -> bool:
+    """Whether the test points the app at localstripe (the `stripe_local` fixture)."""
+    return bool(settings.STRIPE_API_BASE)
+
+
+def charge_on_localstripe(payment: Payment) -> Payment:
+    """Give a payment a real PaymentIntent on localstripe, paid with a test card (so refunds
+    of it are real Stripe refunds). Needs the `stripe_local` fixture."""
+    from payments import stripe_client
+
+    intent = stripe_client.create_payment_intent(
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        payment_id=payment.pk,
+        booking_id=payment.booking_id,
+    )
+    client = stripe_client.get_client()
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    client.v1.payment_intents.update(intent.id, params={"payment_method": method.id})
+    assert client.v1.payment_intents.confirm(intent.id).status == "succeeded"
+    Payment.objects.filter(pk=payment.pk).update(
+        stripe_payment_intent_id=intent.id, client_secret=intent.client_secret
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+def _new_payment(**fields) -> Payment:
+    if _on_stripe():
+        payment = PaymentFactory(stripe_payment_intent_id=None, client_secret="", **fields)
+        return charge_on_localstripe(payment)
+    return PaymentFactory(**fields)
+
+
 def succeeded_payment(*, prices=(500_000, 150_000), organizer=None) -> Payment:
-    """A payment whose success was recorded (booking paid, ledger written, payouts locked)."""
+    """A payment whose success was recorded (booking paid, ledger written, payouts locked).
+    With the `stripe_local` fixture its PaymentIntent is real (paid on localstripe)."""
     from payments.services import record_payment_success
 
-    payment = PaymentFactory(booking=ready_booking(prices=prices, organizer=organizer))
+    payment = _new_payment(booking=ready_booking(prices=prices, organizer=organizer))
+    record_payment_success(payment)
+    payment.refresh_from_db()
+    return payment
+
+
+def pay_balance(booking) -> Payment:
+    """Record a succeeded balance payment of the booking's whole balance (fake PaymentIntent),
+    so it can start: one more completion payout per vendor."""
+    from payments.services import record_payment_success
+
+    booking = Booking.objects.get(pk=booking.pk)
+    payment = _new_payment(
+        booking=booking, kind=Payment.Kind.BALANCE, amount_cents=booking.balance_cents
+    )
     record_payment_success(payment)
     payment.refresh_from_db()
     return payment

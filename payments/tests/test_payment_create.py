@@ -315,7 +315,7 @@ def _in_flight(organizer, booking, key, *, age_seconds=0):
         user=organizer,
         key=key,
         scope=IDEMPOTENCY_SCOPE_DEPOSIT,
-        request_hash=request_fingerprint(booking_id=booking.pk, body={}),
+        request_hash=request_fingerprint(booking_id=booking.pk, body={"kind": "deposit"}),
         payment=payment,
     )
     stamp = timezone.now() - datetime.timedelta(seconds=age_seconds)

@@ -10,13 +10,20 @@ from bookings.models import Booking
 from disputes.models import Dispute
 from payments import services as money
 from payments.allocation import allocate
-from payments.models import Allocation, LedgerEntry, Payment, Payout
+from payments.management.commands.check_ledger import find_discrepancies
+from payments.models import Allocation, LedgerEntry, Payment, Payout, Refund
 from payments.services import record_payment_success
-from payments.tests.factories import PaymentFactory, ready_booking, succeeded_payment
+from payments.tests.factories import PaymentFactory, pay_balance, ready_booking, succeeded_payment
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
 
 pytestmark = pytest.mark.django_db
+
+
+def stripe_local_refund(refund_id):
+    from payments import stripe_client
+
+    return stripe_client.get_client().v1.refunds.retrieve(refund_id)
 
 
 def ledger_sum(payment, entry_type):
@@ -33,6 +40,8 @@ def assert_balanced(payment):
     payouts = sum(Payout.objects.filter(payment=payment).values_list("amount_cents", flat=True))
     shares = sum(Allocation.objects.filter(payment=payment).values_list("share_cents", flat=True))
     assert held == payment.amount_cents == fees + payouts == shares
+    _checked, problems = find_discrepancies()
+    assert problems == []
 
 
 def test_success_writes_allocation_ledger_and_locked_payouts_exactly():
@@ -195,6 +204,8 @@ def test_concurrent_successes_for_one_payment_happen_once():
 
 def _complete(booking):
     organizer = booking.organizer
+    pay_balance(booking)
+    booking = Booking.objects.get(pk=booking.pk)
     booking.start(actor=organizer)
     return money.complete_booking(Booking.objects.get(pk=booking.pk), actor=organizer)
 
@@ -215,7 +226,7 @@ def test_completion_payouts_stay_locked_while_a_dispute_is_open():
     }
 
 
-def test_admin_cancel_of_a_paid_booking_holds_every_payout(admin_user):
+def test_admin_cancel_of_a_paid_booking_refunds_everything_refundable(admin_user, stripe_local):
     payment = succeeded_payment()
     reservation = Payout.objects.filter(payment=payment, kind="reservation").first()
     reservation.request(actor=reservation.vendor.user)
@@ -227,9 +238,16 @@ def test_admin_cancel_of_a_paid_booking_holds_every_payout(admin_user):
         reason="venue fire",
     )
 
+    # Nothing was paid out, so all of it goes back (with the fee), through Stripe.
+    [refund] = Refund.objects.filter(payment=payment)
+    assert (refund.status, refund.amount_cents) == ("succeeded", payment.amount_cents)
+    stripe_refund = stripe_local_refund(refund.stripe_refund_id)
+    assert stripe_refund.amount == payment.amount_cents
+    assert stripe_refund.payment_intent == payment.stripe_payment_intent_id
     payouts = Payout.objects.filter(payment=payment)
-    assert {p.status for p in payouts} == {"held"}
-    assert {p.hold_reason for p in payouts} == {"booking canceled: venue fire"}
+    assert {p.status for p in payouts} == {"reversed"}
+    booking = Booking.objects.get(pk=payment.booking_id)
+    assert (booking.amount_paid_cents, booking.amount_refunded_cents) == (0, payment.amount_cents)
     assert_balanced(payment)
 
 

@@ -258,6 +258,11 @@ DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="usd").lower()
 BOOKING_DEPOSIT_PERCENT = env.int("BOOKING_DEPOSIT_PERCENT", default=30)
 PLATFORM_COMMISSION_PERCENT = env.int("PLATFORM_COMMISSION_PERCENT", default=10)
 RESERVATION_RELEASE_PERCENT = env.int("RESERVATION_RELEASE_PERCENT", default=50)
+# The balance is due this many days before the event (`balance_due_on`).
+BALANCE_DUE_DAYS = env.int("BALANCE_DUE_DAYS", default=14)
+# An organizer who cancels a paid booking at least this many days before the event gets back
+# everything refundable; later, the vendors keep their reservation payouts.
+CANCELLATION_FULL_REFUND_DAYS = env.int("CANCELLATION_FULL_REFUND_DAYS", default=30)
 
 # --- Organizer subscriptions (accounts.billing) ---------------------------------------------
 # `stripe`: Stripe Billing (a Customer per organizer, a subscription on a plan/price below).
@@ -328,6 +333,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "SubscriptionStatusEnum": "accounts.models.Subscription.Status",
+        "PaymentKindEnum": "payments.models.Payment.Kind",
+        "PayoutKindEnum": "payments.models.Payout.Kind",
     },
 }
 

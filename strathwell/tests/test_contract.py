@@ -15,6 +15,7 @@ from bookings.models import Booking
 from conftest import client_for
 from disputes.tests.helpers import paid_booking, vendor_users
 from payments.models import Payment, Payout
+from payments.services import _create_refund, refund_plan
 from strathwell.api.middleware import READ_ONLY_EXEMPT_PATHS
 from templates_app.tests.factories import TemplateFactory
 from trust.models import ModerationEvent
@@ -71,12 +72,18 @@ class World:
         self.moderation = screened.json()
         # The paid bookings told the organizer (payment received) and the vendors.
         self.notification = self.organizer.notifications.order_by("created_at").first()
+        # A pending refund (rows only; no Stripe call) so the refund lists have an item.
+        plan = refund_plan(self.payment)
+        self.refund = _create_refund(
+            plan, 1_000, actor=self.admin, origin="admin", reason="contract world"
+        )
 
     def path(self, template: str) -> str:
         return API + template.format(
             booking=self.booking.pk,
             clean=self.clean.pk,
             payment=self.payment.pk,
+            refund=self.refund.pk,
             payout=self.payout.pk,
             clean_payout=self.clean_payout.pk,
             dispute=self.dispute_id,
@@ -135,6 +142,11 @@ def assert_formats(body) -> None:
 BOOKING = {
     "id", "title", "event_date", "guest_count", "notes", "template_id", "status", "currency",
     "total_cents", "deposit_cents", "organizer_id", "vendors", "created_at", "updated_at",
+    "amount_paid_cents", "balance_cents", "balance_due_on",
+}  # fmt: skip
+REFUND = {
+    "id", "payment_id", "booking_id", "amount_cents", "currency", "status", "reason",
+    "stripe_refund_id", "created_at",
 }  # fmt: skip
 BOOKING_VENDOR = {
     "id", "vendor_id", "vendor_name", "role", "status", "proposed_price_cents",
@@ -173,6 +185,10 @@ SHAPES = [
     ("admin", "/admin/payments", {"results.0": PAYMENT - {"client_secret"}}),
     ("venue", "/vendor/payouts", {"results.0": PAYOUT}),
     ("admin", "/admin/payouts", {"results.0": PAYOUT}),
+    ("organizer", "/bookings/{booking}/refunds", {"results.0": REFUND}),
+    ("admin", "/bookings/{booking}/refunds", {"results.0": REFUND}),
+    ("admin", "/admin/refunds", {"results.0": REFUND}),
+    ("admin", "/admin/refunds/{refund}", {"": REFUND}),
     ("organizer", "/disputes/{dispute}", {"": {"id", "booking_id", "status", "reason"}}),
     ("admin", "/admin/moderation-events", {"results.0": {"id", "action", "signals", "excerpt"}}),
     ("admin", "/admin/audit-logs", {"results.0": AUDIT_LOG}),
@@ -337,6 +353,12 @@ ACCESS = [
     ("stranger", "GET", "/bookings/{booking}/payments", 404, "not_found"),
     ("stranger", "POST", "/bookings/{booking}/payments", 404, "not_found"),
     ("stranger", "GET", "/payments/{payment}", 404, "not_found"),
+    ("stranger", "GET", "/bookings/{booking}/refunds", 404, "not_found"),
+    ("venue", "GET", "/bookings/{booking}/refunds", 403, "permission_denied"),
+    ("anon", "GET", "/bookings/{booking}/refunds", 401, "not_authenticated"),
+    ("organizer", "POST", "/admin/payments/{payment}/refund", 403, "permission_denied"),
+    ("organizer", "GET", "/admin/refunds", 403, "permission_denied"),
+    ("venue", "POST", "/admin/payouts/{payout}/refund", 403, "permission_denied"),
     ("stranger", "GET", "/disputes/{dispute}", 404, "not_found"),
     ("other_vendor", "GET", "/bookings/{booking}", 404, "not_found"),
     ("other_vendor", "POST", "/bookings/{booking}/vendors/{line}/approve", 404, "not_found"),
@@ -417,6 +439,13 @@ def test_state_conflicts_are_409_with_the_contract_codes(world):
         ),
         (
             world.call("admin", "POST", "/admin/payouts/{payout}/approve", {}, **CONFIRM),
+            "invalid_transition",
+        ),
+        # the deposit is paid, the balance is not: the event cannot start
+        (world.call("organizer", "POST", "/bookings/{clean}/start"), "balance_due"),
+        # a pending refund is in progress at Stripe: not retried
+        (
+            world.call("admin", "POST", "/admin/refunds/{refund}/retry", {}, **CONFIRM),
             "invalid_transition",
         ),
         (
@@ -521,6 +550,9 @@ CONFIRMED = [
     ("/admin/payouts/{clean_payout}/release", {"reason": "Cleared."}),
     ("/admin/bookings/{clean}/cancel", {"reason": "Venue closed."}),
     ("/admin/bookings/{clean}/force-complete", {"reason": "Event happened."}),
+    ("/admin/payments/{payment}/refund", {"reason": "Goodwill."}),
+    ("/admin/payouts/{clean_payout}/refund", {"reason": "Adjusted."}),
+    ("/admin/refunds/{refund}/retry", {}),
 ]
 
 
@@ -559,6 +591,8 @@ REASON_REQUIRED = [
     "/admin/payouts/{clean_payout}/release",
     "/admin/bookings/{clean}/cancel",
     "/admin/bookings/{clean}/force-complete",
+    "/admin/payments/{payment}/refund",
+    "/admin/payouts/{clean_payout}/refund",
 ]
 
 

@@ -85,6 +85,7 @@ GET /admin/audit-logs; GET /health; GET /ops/health; POST /ops/seed-demo
 GET /vendors/me/calendar; POST /vendors/me/blocked-dates; DELETE /vendors/me/blocked-dates/{date}
 GET /vendors/{id}/availability
 GET /notifications; POST /notifications/{id}/read
+GET /bookings/{id}/refunds; POST /admin/payments/{id}/refund
 """
 
 

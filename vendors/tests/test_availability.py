@@ -12,7 +12,8 @@ from accounts.tests.factories import AdminFactory
 from bookings.models import Booking, BookingVendor
 from bookings.tests.factories import booking_with_vendors
 from payments import services as money
-from payments.tests.factories import PaymentFactory
+from payments.models import Refund
+from payments.tests.factories import PaymentFactory, charge_on_localstripe
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import DomainValidationError, VendorUnavailable
 from vendors import availability
@@ -128,25 +129,30 @@ def test_payment_books_the_held_units():
     assert AuditLog.objects.filter(action="vendor_unit.book").count() == 2
 
 
-def test_a_paid_booking_canceled_by_staff_keeps_its_units_booked_until_refund_releases_them():
+def test_a_paid_booking_canceled_by_staff_is_refunded_and_its_dates_are_free_again(
+    stripe_local,
+):
     venue, caterer = VenueFactory(), ServiceVendorFactory()
-    booking = paid_booking(venue, caterer)
-    staff = AdminFactory()
-
-    money.cancel_booking(booking, actor=staff, reason="Venue flooded.", by_staff=True)
-    assert Booking.objects.get(pk=booking.pk).status == S.CANCELED
+    booking = awaiting_booking(venue, caterer)
+    approve(booking, venue)
+    approve(booking, caterer)
+    # A real PaymentIntent paid on localstripe, so the cancel's refund is a real Stripe refund.
+    payment = charge_on_localstripe(
+        PaymentFactory(booking=Booking.objects.get(pk=booking.pk), stripe_payment_intent_id=None)
+    )
+    money.record_payment_success(payment)
     assert statuses(venue) == ["booked"] and statuses(caterer) == ["booked"]
-    with pytest.raises(VendorUnavailable):  # the date is still taken
+    with pytest.raises(VendorUnavailable):  # the date is taken while the booking is paid
         approve(awaiting_booking(venue), venue)
 
-    # The refund flow (#12) calls this once the money went back.
-    assert availability.release_for_booking(booking.pk, actor=staff, reason="Refunded.") == 2
+    money.cancel_booking(booking, actor=AdminFactory(), reason="Venue flooded.", by_staff=True)
+
+    assert Booking.objects.get(pk=booking.pk).status == S.CANCELED
+    assert Refund.objects.get(payment=payment).status == Refund.Status.SUCCEEDED
     assert statuses(venue) == [] and statuses(caterer) == []
+    assert AuditLog.objects.filter(action="vendor_unit.release").count() == 2
     approve(awaiting_booking(venue), venue)
     assert statuses(venue) == ["held"]
-
-
-# --- every release path --------------------------------------------------------------------------
 
 
 def test_organizer_cancel_before_payment_releases_every_hold():

@@ -19,9 +19,13 @@ from payments import services as money
 from payments.models import (
     Allocation,
     IdempotencyRecord,
+    LedgerAccount,
     LedgerEntry,
+    LedgerLeg,
     Payment,
     Payout,
+    Refund,
+    RefundLine,
     WebhookEvent,
 )
 from payments.tests.factories import PaymentFactory, intent_object, succeeded_payment
@@ -128,6 +132,26 @@ def _until(model, n, make):
 def _paid_payments(model, n):
     # ~2 payouts, 1 allocation, 1 fee entry per line; n/2 lines per payment (at most 10).
     _until(model, n, lambda missing: paid_payment(lines=max(2, min(MAX_LINES, missing // 2 + 1))))
+
+
+def _refunds(n):
+    """Pending refunds drawn from payouts (rows only: the changelists need no Stripe)."""
+
+    def one(_missing):
+        payment = paid_payment()
+        payout = Payout.objects.filter(payment=payment).first()
+        refund = Refund.objects.create(
+            payment=payment,
+            booking=payment.booking,
+            amount_cents=payout.amount_cents + 1,
+            net_cents=payout.amount_cents,
+            fee_cents=1,
+            origin=Refund.Origin.ADMIN,
+            reason="changelist",
+        )
+        RefundLine.objects.create(refund=refund, payout=payout, amount_cents=payout.amount_cents)
+
+    _until(Refund, n, one)
 
 
 def _refresh_tokens(n):
@@ -274,6 +298,10 @@ BULK_BUILDERS = {
     "payments.payout": lambda n: _paid_payments(Payout, n),
     "payments.ledgerentry": lambda n: _paid_payments(LedgerEntry, n),
     "payments.allocation": lambda n: _paid_payments(Allocation, n),
+    "payments.ledgeraccount": lambda n: _paid_payments(LedgerAccount, n),
+    "payments.ledgerleg": lambda n: _paid_payments(LedgerLeg, n),
+    "payments.refund": _refunds,
+    "payments.refundline": _refunds,
     "payments.idempotencyrecord": _idempotency,
     "payments.webhookevent": _webhook_events,
     "disputes.dispute": _disputes,

@@ -26,6 +26,12 @@ from vendors.tests.factories import VendorFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _refunds_through_localstripe(stripe_local):
+    """Canceling a paid booking refunds it through Stripe: payments here are real
+    PaymentIntents on localstripe."""
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
