@@ -124,6 +124,8 @@ def reconcile_stripe() -> int:
     (`payments.reconcile`, as `manage.py reconcile_stripe --since`). Any difference is an
     AuditLog row for staff (`stripe.reconcile_differences`, actor system, every difference in
     `after`). Returns how many differences were found."""
+    if not settings.STRIPE_SECRET_KEY:  # no Stripe account configured: nothing to compare
+        return 0
     since = timezone.now() - datetime.timedelta(days=2)
     report = reconcile(since=since)
     differences = report.differences or []

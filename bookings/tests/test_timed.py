@@ -18,7 +18,7 @@ from bookings.tests.conftest import booking_audit
 from bookings.tests.factories import booking_with_vendors
 from notifications.models import Notification
 from payments import services as money
-from payments.tests.factories import succeeded_payment
+from payments.tests.factories import pay_balance, succeeded_payment
 from strathwell.audit.models import AuditLog
 from strathwell.exceptions import InvalidTransition
 from strathwell.testing.threads import run_together
@@ -168,9 +168,16 @@ def test_two_sweeps_at_once_expire_each_line_once(slow_expiry):
 # --- start_events --------------------------------------------------------------------------------
 
 
+def paid_in_full() -> Booking:
+    """Deposit and balance paid: nothing owed, so the event may start."""
+    booking = succeeded_payment().booking
+    pay_balance(booking)
+    return Booking.objects.get(pk=booking.pk)
+
+
 @pytest.mark.django_db
 def test_paid_bookings_start_on_their_event_date_by_the_system():
-    booking = succeeded_payment().booking
+    booking = paid_in_full()
     assert booking.status == S.PAID
     days = (booking.event_date - timezone.localdate()).days
     with later(days=days - 1):
@@ -187,9 +194,9 @@ def test_paid_bookings_start_on_their_event_date_by_the_system():
 
 
 @pytest.mark.django_db
-def test_a_booking_that_owes_money_does_not_start(monkeypatch):
-    booking = succeeded_payment().booking
-    monkeypatch.setattr(Booking, "balance_due", property(lambda self: True))
+def test_a_booking_that_owes_money_does_not_start():
+    booking = succeeded_payment().booking  # the deposit only: the balance is owed
+    assert booking.balance_due
     with later(days=(booking.event_date - timezone.localdate()).days):
         assert start_events() == 0
     booking.refresh_from_db()
@@ -198,7 +205,7 @@ def test_a_booking_that_owes_money_does_not_start(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_start_sweeps_at_once_start_each_booking_once():
-    bookings = [succeeded_payment().booking for _ in range(3)]
+    bookings = [paid_in_full() for _ in range(3)]
     days = (bookings[0].event_date - timezone.localdate()).days
     with later(days=days):
         moved = run_together(start_events, start_events)

@@ -18,7 +18,7 @@ from notifications.models import Notification
 from notifications.services import Draft, notify
 from payments import services as money
 from payments.models import Payout
-from payments.tests.factories import PaymentFactory, succeeded_payment
+from payments.tests.factories import PaymentFactory, pay_balance, succeeded_payment
 from strathwell.exceptions import InvalidTransition
 from strathwell.jobs.models import OutboxMessage
 from vendors.models import Vendor
@@ -155,16 +155,18 @@ def test_a_canceled_draft_tells_nobody():
 
 def test_payout_eligible_and_paid_are_told_to_the_vendor():
     payment = succeeded_payment(prices=(500_000,))
-    booking = payment.booking.start(actor=payment.booking.organizer)
+    pay_balance(payment.booking)  # one more completion payout: the vendor's share of it
+    booking = Booking.objects.get(pk=payment.booking_id).start(actor=payment.booking.organizer)
     Notification.objects.all().delete()
     money.complete_booking(booking, actor=booking.organizer)
-    completion = Payout.objects.get(booking=booking, kind=Payout.Kind.COMPLETION)
-    vendor_user = completion.vendor.user_id
-    assert told() == [(vendor_user, K.PAYOUT_ELIGIBLE)]
+    completions = Payout.objects.filter(booking=booking, kind=Payout.Kind.COMPLETION)
+    assert completions.count() == 2
+    vendor_user = completions[0].vendor.user_id
+    assert told() == [(vendor_user, K.PAYOUT_ELIGIBLE)] * 2  # one per payout
     reservation = Payout.objects.get(booking=booking, kind=Payout.Kind.RESERVATION)
     reservation.request(actor=reservation.vendor.user)  # their own request: no notification
-    completion.approve(actor=AdminFactory(), reason="ok")
-    assert told() == [(vendor_user, K.PAYOUT_ELIGIBLE), (vendor_user, K.PAYOUT_PAID)]
+    completions[0].approve(actor=AdminFactory(), reason="ok")
+    assert told() == [(vendor_user, K.PAYOUT_ELIGIBLE)] * 2 + [(vendor_user, K.PAYOUT_PAID)]
 
 
 def test_disputes_tell_the_other_participants_then_everyone_the_decision():

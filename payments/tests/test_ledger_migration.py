@@ -88,7 +88,10 @@ def test_old_entries_are_moved_into_balanced_legs_and_check_ledger_passes():
     latest = executor.loader.graph.leaf_nodes()
     executor.migrate(BEFORE)
     executor.loader.build_graph()
-    booking_id, reversed_id = _old_world(executor.loader.project_state(BEFORE).apps)
+    # The models as the database now has them: payments and bookings rolled back, every app
+    # that does not depend on them (accounts, vendors, …) still at its latest migration.
+    applied = list(executor.loader.applied_migrations)
+    booking_id, reversed_id = _old_world(executor.loader.project_state(applied).apps)
 
     executor = MigrationExecutor(connection)
     executor.migrate(latest)

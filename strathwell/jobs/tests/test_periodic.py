@@ -53,7 +53,8 @@ def test_run_periodic_runs_the_named_jobs_once_and_refuses_unknown_names():
 
 
 @pytest.mark.django_db
-def test_run_periodic_without_names_runs_every_job():
+def test_run_periodic_without_names_runs_every_job(stripe_local):
+    # stripe_local: reconcile_stripe lists the (local) Stripe's PaymentIntents and Refunds.
     out = io.StringIO()
     call_command("run_periodic", stdout=out)
     assert {line.split(":")[0] for line in out.getvalue().splitlines()} == set(load_jobs())
