@@ -5,6 +5,8 @@
 - Without STRIPE_SECRET_KEY: starts localstripe (a Stripe-compatible server) on loopback,
   points STRIPE_API_BASE at it and registers this server's webhook URL and secret with it, so a
   PaymentIntent confirmed there produces a real signed webhook to us.
+- Allows CORS from the usual local frontend origins (localhost/127.0.0.1 on 3000, 5173 and
+  8080) unless CORS_ORIGINS is set.
 - Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
 - Runs Django's development server until Ctrl-C, then stops localstripe.
 """
@@ -25,6 +27,24 @@ def manage(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
 
 
+# The usual local frontend dev servers (Next/CRA, Vite, webpack/Vue), on localhost and 127.0.0.1.
+LOCAL_FRONTEND_ORIGINS = [
+    f"http://{host}:{port}" for port in (3000, 5173, 8080) for host in ("localhost", "127.0.0.1")
+]
+
+
+def local_env(environ) -> dict:
+    """The environment `make run` gives the server: the caller's, plus local defaults (DEBUG on,
+    APP_ENV local, CORS for the usual local frontend origins unless CORS_ORIGINS is set)."""
+    env = dict(environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "strathwell.settings")
+    env.setdefault("DEBUG", "true")
+    env.setdefault("APP_ENV", "local")
+    if not env.get("CORS_ORIGINS"):
+        env["CORS_ORIGINS"] = ",".join(LOCAL_FRONTEND_ORIGINS)
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -33,10 +53,7 @@ def main() -> int:
     # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so localstripe is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "strathwell.settings")
-    env.setdefault("DEBUG", "true")
-    env.setdefault("APP_ENV", "local")
+    env = local_env(os.environ)
     stripe_server = None
     if not env.get("STRIPE_SECRET_KEY"):
         from strathwell.testing.servers import register_localstripe_webhook, start_localstripe

@@ -101,6 +101,7 @@ def overview_sections(data: dict | None) -> list[dict]:
 class StrathwellAdminSite(admin.AdminSite):
     site_header = "Strathwell staff console"
     site_title = "Strathwell staff"
+    site_url = "/api/docs/"  # "View site": this service's site is its API documentation
     index_title = "Operations"
 
     def each_context(self, request):
