@@ -8,6 +8,8 @@
   stripe_setup` creates the subscription product and plans there, so organizer subscriptions
   go through Stripe Billing (SUBSCRIPTION_PROVIDER=stripe) and the demo's subscribed
   organizers are Stripe-backed.
+- Allows CORS from the usual local frontend origins (localhost/127.0.0.1 on 3000, 5173 and
+  8080) unless CORS_ORIGINS is set.
 - Seeds the demo world (`manage.py seed_demo`) and prints the demo logins.
 - Runs the work outside requests: with REDIS_URL, a Celery worker and beat; without it, tasks
   run in process and `manage.py run_periodic --loop` runs the periodic jobs. Emails print to
@@ -29,6 +31,24 @@ sys.path.insert(0, str(ROOT))
 
 def manage(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+
+
+# The usual local frontend dev servers (Next/CRA, Vite, webpack/Vue), on localhost and 127.0.0.1.
+LOCAL_FRONTEND_ORIGINS = [
+    f"http://{host}:{port}" for port in (3000, 5173, 8080) for host in ("localhost", "127.0.0.1")
+]
+
+
+def local_env(environ) -> dict:
+    """The environment `make run` gives the server: the caller's, plus local defaults (DEBUG on,
+    APP_ENV local, CORS for the usual local frontend origins unless CORS_ORIGINS is set)."""
+    env = dict(environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "strathwell.settings")
+    env.setdefault("DEBUG", "true")
+    env.setdefault("APP_ENV", "local")
+    if not env.get("CORS_ORIGINS"):
+        env["CORS_ORIGINS"] = ",".join(LOCAL_FRONTEND_ORIGINS)
+    return env
 
 
 def stripe_setup(env: dict) -> dict:
@@ -88,10 +108,7 @@ def main() -> int:
     # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so localstripe is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "strathwell.settings")
-    env.setdefault("DEBUG", "true")
-    env.setdefault("APP_ENV", "local")
+    env = local_env(os.environ)
     stripe_server = None
     if not env.get("STRIPE_SECRET_KEY"):
         from strathwell.testing.servers import register_localstripe_webhook, start_localstripe

@@ -111,6 +111,7 @@ class StrathwellAdminSite(admin.AdminSite):
 
     site_header = "Strathwell staff console"
     site_title = "Strathwell staff"
+    site_url = "/api/docs/"  # "View site": this service's site is its API documentation
     index_title = "Operations"
     login_form = StaffLoginForm
     login_template = "admin/console/login.html"

@@ -3,6 +3,8 @@
 `.env.example` documents each variable. Code reads `settings.X`, never `os.environ`.
 """
 
+import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +13,26 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+
+class _NonEmptyEnviron(Mapping):
+    """The process environment, where an empty variable counts as unset: copying
+    `.env.example` to `.env` (with its empty `MEDIA_ROOT=` and the like) keeps every default."""
+
+    def __getitem__(self, key):
+        value = os.environ[key]
+        if value == "":
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):
+        return (key for key, value in os.environ.items() if value != "")
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
 env = environ.Env()
+env.ENVIRON = _NonEmptyEnviron()
 # A local `.env` is a convenience for `make run`; real deployments pass the environment.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -47,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the app: docs work offline
     "strathwell.audit",
     "strathwell.uploads",
     "accounts",
@@ -336,6 +358,10 @@ SPECTACULAR_SETTINGS = {
         "PaymentKindEnum": "payments.models.Payment.Kind",
         "PayoutKindEnum": "payments.models.Payout.Kind",
     },
+    # The docs' JavaScript and CSS come from drf-spectacular-sidecar (static files), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Redis: cache (throttles) and the Celery broker ----------------------------------------

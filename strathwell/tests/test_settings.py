@@ -278,3 +278,75 @@ def test_redis_url_makes_the_cache_shared_and_tasks_go_to_the_broker():
     assert out.count("redis://127.0.0.1:6379/3") == 2 and "false" in out
     assert "smtp.EmailBackend" in out and "mail.example.com" in out and "2525" in out
     assert '{"task": "periodic.start_events", "schedule": 30.0}' in out
+
+
+def test_an_empty_variable_means_the_default():
+    # `.env.example` lists every variable, many of them empty: copied to `.env` (or exported
+    # empty) they must keep the defaults, not become "" (an empty MEDIA_ROOT put uploads in the
+    # repository's root).
+    probe = (
+        "from django.conf import settings; "
+        "print(settings.MEDIA_ROOT); print(settings.ALLOWED_HOSTS); print(settings.DEBUG)"
+    )
+    result = run_django(
+        {"APP_ENV": "local", "MEDIA_ROOT": "", "ALLOWED_HOSTS": "", "DEBUG": ""},
+        "shell",
+        "-c",
+        probe,
+    )
+    assert result.returncode == 0, result.stderr
+    media_root, hosts, debug = result.stdout.strip().splitlines()[-3:]
+    assert media_root == str(ROOT / "media")
+    assert hosts == "['127.0.0.1', 'localhost']"
+    assert debug == "False"
+
+
+def test_env_example_copied_as_is_keeps_every_default():
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    assert values["MEDIA_ROOT"] == ""  # the case that bit: an empty line in the example
+    values.pop("DATABASE_URL", None)  # the probe needs no database; keep the caller's
+    probe = "from django.conf import settings; print(settings.MEDIA_ROOT)"
+    result = run_django(values, "shell", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(ROOT / "media")
+
+
+def test_make_run_allows_cors_preflight_from_local_frontends():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from run_local import local_env
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    env = local_env({k: v for k, v in os.environ.items() if k != "CORS_ORIGINS"})
+    probe = (
+        "import django; django.setup(); from django.test import Client; "
+        "c = Client(HTTP_HOST='127.0.0.1:8000'); "
+        "r = c.options('/api/v1/health', HTTP_ORIGIN='{origin}', "
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD='GET', "
+        "HTTP_ACCESS_CONTROL_REQUEST_HEADERS='authorization'); "
+        "print(r.status_code, r.headers.get('access-control-allow-origin'))"
+    )
+    for origin, allowed in (
+        ("http://localhost:3000", True),
+        ("http://127.0.0.1:5173", True),
+        ("https://evil.example", False),
+    ):
+        keep = {k: env[k] for k in ("CORS_ORIGINS", "DEBUG", "APP_ENV")}
+        result = run_django(keep, "shell", "-c", probe.format(origin=origin))
+        assert result.returncode == 0, result.stderr
+        status, header = result.stdout.strip().splitlines()[-1].split(" ", 1)
+        assert status == "200"
+        assert (header == origin) is allowed, (origin, header)
+
+
+def test_docs_api_md_is_the_team_contract():
+    # docs/api.md ships the contract with the repository (a link to ../shared/ is dead in a
+    # clone); where the team's copy is beside the checkout, the two must be the same.
+    shared = ROOT.parent / "shared" / "API.md"
+    if not shared.exists():
+        pytest.skip("the team's shared/API.md is not beside this checkout")
+    assert (ROOT / "docs" / "api.md").read_text() == shared.read_text()

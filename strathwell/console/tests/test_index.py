@@ -110,3 +110,9 @@ def test_without_a_dashboard_setting_the_index_has_no_queues_or_figures(staff_cl
     html = response.content.decode()
     assert "No queues available to you." in html
     assert "The overview figures are not available." in html
+
+
+def test_view_site_points_to_the_api_docs_and_apps_read_as_words(staff_client):
+    page = staff_client.get("/admin/").content.decode()
+    assert 'href="/api/docs/"' in page
+    assert "Templates" in page and "TEMPLATES_APP" not in page and "Templates_App" not in page
