@@ -3,13 +3,18 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import User
+from strathwell.api.fields import StrictCharField, StrictEmailField
 
 
 class SubscriptionSerializer(serializers.Serializer):
     status = serializers.CharField(source="subscription_status", read_only=True)
     plan = serializers.SerializerMethodField()
-    started_at = serializers.DateTimeField(source="subscription_started_at", read_only=True)
-    canceled_at = serializers.DateTimeField(source="subscription_canceled_at", read_only=True)
+    started_at = serializers.DateTimeField(
+        source="subscription_started_at", read_only=True, allow_null=True
+    )
+    canceled_at = serializers.DateTimeField(
+        source="subscription_canceled_at", read_only=True, allow_null=True
+    )
 
     def get_plan(self, user) -> str | None:
         return user.subscription_plan or None
@@ -26,11 +31,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class SignupSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
-        write_only=True, max_length=128, style={"input_type": "password"}
-    )
-    full_name = serializers.CharField(max_length=200)
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+    full_name = StrictCharField(max_length=200)
     role = serializers.ChoiceField(choices=[User.Role.ORGANIZER, User.Role.VENDOR])
 
     def validate_email(self, value):
@@ -50,12 +53,12 @@ class AdminBootstrapSerializer(SignupSerializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    email = StrictEmailField()
+    password = StrictCharField(write_only=True, style={"input_type": "password"})
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class TokenPairSerializer(serializers.Serializer):

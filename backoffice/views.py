@@ -20,6 +20,7 @@ from bookings.views import lines_prefetch
 from payments import services as money
 from payments.models import Payment
 from payments.serializers import PaymentSerializer
+from strathwell.api.filters import UTCIsoDateTimeFilter
 from strathwell.api.permissions import IsAdmin, require_confirmation
 from strathwell.api.schema import CONFIRM_HEADER
 from strathwell.audit.models import AuditLog
@@ -141,8 +142,8 @@ class AuditLogFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(field_name="action")
     target_type = django_filters.CharFilter(field_name="target_type")
     target_id = django_filters.CharFilter(field_name="target_id")
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_from = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = AuditLog

@@ -1,16 +1,17 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from strathwell.api.fields import StrictCharField, StrictIntegerField, StrictModelSerializer
 from vendors.models import ServiceProfile, Vendor, VenueProfile
 
 MAX_PRICE_CENTS = 10**12  # 10 billion in major units: anything above is a typo
 
 
-class VenueProfileSerializer(serializers.ModelSerializer):
-    capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+class VenueProfileSerializer(StrictModelSerializer):
+    capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
+    base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
     amenities = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=50, required=False
+        child=StrictCharField(max_length=100), max_length=50, required=False
     )
 
     class Meta:
@@ -18,8 +19,8 @@ class VenueProfileSerializer(serializers.ModelSerializer):
         fields = ["address", "capacity", "base_price_cents", "amenities"]
 
 
-class ServiceProfileSerializer(serializers.ModelSerializer):
-    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+class ServiceProfileSerializer(StrictModelSerializer):
+    base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
 
     class Meta:
         model = ServiceProfile
@@ -42,9 +43,9 @@ def check_profile_matches(attrs: dict, vendor_type: str, *, required: bool) -> N
 
 class OnboardingSerializer(serializers.Serializer):
     vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices)
-    business_name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    city = serializers.CharField(max_length=120)
+    business_name = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=5000, allow_blank=True, required=False)
+    city = StrictCharField(max_length=120)
     venue_profile = VenueProfileSerializer(required=False, allow_null=True)
     service_profile = ServiceProfileSerializer(required=False, allow_null=True)
 
@@ -58,13 +59,13 @@ class VendorUpdateSerializer(serializers.Serializer):
     into the existing profile."""
 
     vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices, required=False)
-    business_name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    city = serializers.CharField(max_length=120, required=False)
+    business_name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(max_length=5000, allow_blank=True, required=False)
+    city = StrictCharField(max_length=120, required=False)
     venue_profile = VenueProfileSerializer(required=False)
     service_profile = ServiceProfileSerializer(required=False)
     photo_keys = serializers.ListField(
-        child=serializers.CharField(max_length=300), max_length=50, required=False
+        child=StrictCharField(max_length=300), max_length=50, required=False
     )
 
     def validate(self, attrs):
@@ -138,8 +139,8 @@ class AdminVendorSerializer(OwnVendorSerializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    notes = StrictCharField(max_length=5000, allow_blank=True, required=False, default="")
 
 
 class NeedsChangesSerializer(serializers.Serializer):
-    notes = serializers.CharField(max_length=5000)
+    notes = StrictCharField(max_length=5000)

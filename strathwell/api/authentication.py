@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
@@ -6,10 +9,22 @@ from strathwell.api.exceptions import TokenInvalid
 
 class JWTAuthentication(SimpleJWTAuthentication):
     """simplejwt's access-token authentication, with its errors in the contract's vocabulary
-    (401 `token_invalid`: expired, tampered, `alg: none`, unknown or inactive user)."""
+    (401 `token_invalid`: expired, tampered, `alg: none`, unknown or inactive user, or a subject
+    that is not a user id at all)."""
 
     def authenticate(self, request):
         try:
             return super().authenticate(request)
         except (InvalidToken, AuthenticationFailed) as exc:
             raise TokenInvalid() from exc
+
+    def get_user(self, validated_token):
+        # A correctly signed token whose `sub` is not a UUID string (a number, a list, junk)
+        # would otherwise reach the UUID primary key lookup and answer 400.
+        claim = settings.SIMPLE_JWT.get("USER_ID_CLAIM", "sub")
+        subject = validated_token.get(claim)
+        try:
+            uuid.UUID(subject)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise TokenInvalid() from exc
+        return super().get_user(validated_token)
