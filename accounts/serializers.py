@@ -32,7 +32,10 @@ class UserSerializer(serializers.ModelSerializer):
 
 class SignupSerializer(serializers.Serializer):
     email = StrictEmailField(max_length=254)
-    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+    # min_length: Django's MinimumLengthValidator (8), so the schema says it too.
+    password = StrictCharField(
+        write_only=True, min_length=8, max_length=128, style={"input_type": "password"}
+    )
     full_name = StrictCharField(max_length=200)
     role = serializers.ChoiceField(choices=[User.Role.ORGANIZER, User.Role.VENDOR])
 

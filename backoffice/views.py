@@ -22,7 +22,7 @@ from payments.models import Payment
 from payments.serializers import PaymentSerializer
 from strathwell.api.filters import UTCIsoDateTimeFilter
 from strathwell.api.permissions import IsAdmin, require_confirmation
-from strathwell.api.schema import CONFIRM_HEADER
+from strathwell.api.schema import CONFIRM_HEADER, ErrorEnvelopeSerializer
 from strathwell.audit.models import AuditLog
 from strathwell.audit.services import log_admin_action
 
@@ -179,7 +179,12 @@ class SeedDemoView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: s.SeedDemoSerializer, 200: s.SeedDemoSerializer},
+        # 404 unless ENABLE_DEMO_OPS=true.
+        responses={
+            201: s.SeedDemoSerializer,
+            200: s.SeedDemoSerializer,
+            404: ErrorEnvelopeSerializer,
+        },
         tags=["ops"],
     )
     def post(self, request):

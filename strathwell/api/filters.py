@@ -3,6 +3,7 @@
 import datetime
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
@@ -26,3 +27,20 @@ class UTCIsoDateTimeField(IsoDateTimeField):
 
 class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false` (any case); empty is "not given". django-filter's own boolean field
+    reads anything else (`?is_published=maybe`) as "no filter", silently."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        lowered = str(value).lower()
+        if lowered not in ("true", "false"):
+            raise ValidationError("Use true or false.", code="invalid")
+        return lowered == "true"
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField

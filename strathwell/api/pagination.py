@@ -6,7 +6,8 @@ class StandardPagination(PageNumberPagination):
     """`?page=N&page_size=M` (max 100) → {count, next, previous, results}.
 
     A `page_size` that is not a positive whole number is refused (400 `validation_error`)
-    instead of silently falling back to the default; above 100 it is capped at 100. A `page`
+    instead of silently falling back to the default (empty is the default); above 100 it is
+    capped at 100. A `page`
     that does not exist answers 404 (DRF's "Invalid page.")."""
 
     page_size = 20
@@ -15,7 +16,7 @@ class StandardPagination(PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if not raw:  # absent or empty (`?page_size=`): the default, like an empty filter
             return self.page_size
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: ["A positive whole number."]})

@@ -57,6 +57,19 @@ class EnvelopeAutoSchema(AutoSchema):
         )
 
 
+def empty_query_values_mean_absent(result, generator, request, public):
+    """POSTPROCESSING_HOOK: an optional query parameter sent empty (`?status=`) is the same as
+    not sent (django-filter and the pagination ignore it), so the schema says it is allowed."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
 class StrathwellJWTScheme(SimpleJWTScheme):
     """Documents our simplejwt subclass as the Bearer JWT scheme."""
 
