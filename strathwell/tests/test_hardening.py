@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from accounts.tests.factories import OrganizerFactory
 from conftest import client_for
+from payments.tests.factories import ready_booking
 from strathwell.api.exceptions import api_bad_request
 from strathwell.api.parsers import JSONDocumentError, load_json, strip_nul
 from strathwell.audit.models import AuditLog
@@ -263,3 +264,11 @@ def test_handler400_maps_what_django_refuses(exception, status, code):
     response = api_bad_request(request, exception)
     assert response.status_code == status
     assert json.loads(response.content)["error"]["code"] == code
+
+
+def test_idempotency_key_with_a_nul_is_a_validation_error_not_500(organizer_api, organizer):
+    booking = ready_booking(organizer=organizer)
+    response = organizer_api.post(
+        f"/api/v1/bookings/{booking.pk}/payments", {}, format="json", HTTP_IDEMPOTENCY_KEY="a\x00b"
+    )
+    assert "Idempotency-Key" in assert_envelope(response, 400, "validation_error")["details"]
