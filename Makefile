@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/strathwell)
 PYTEST_ARGS ?=
 
-.PHONY: install lock audit run worker beat periodic test lint format migrate check-migrations schema bench clean
+.PHONY: install lock audit run worker beat periodic test fuzz image lint format migrate check-migrations schema bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -60,6 +60,16 @@ test: install
 	@PYTHON=$(PY) scripts/ensure_redis.sh
 	@scripts/ensure_browser.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+# Schemathesis over the whole OpenAPI schema as an organizer, a vendor and an admin: no 5xx,
+# responses conform to the schema, every error in the envelope (a few minutes; CI runs it).
+fuzz: install
+	@PYTHON=$(PY) DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure_postgres.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest -m fuzz strathwell/tests/test_schemathesis.py $(PYTEST_ARGS)
+
+# Build the production image when a Docker engine (and the base image) is available.
+image:
+	@scripts/build_image.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

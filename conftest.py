@@ -7,6 +7,14 @@ from rest_framework.test import APIClient
 pytest_plugins = ["strathwell.testing.fixtures"]
 
 
+def pytest_ignore_collect(collection_path, config):
+    # The schemathesis module builds ~230 tests from the schema when imported (seconds): not
+    # worth it in a run that deselects them anyway (the default `-m "not fuzz"`, pytest.ini).
+    if collection_path.name == "test_schemathesis.py" and config.option.markexpr == "not fuzz":
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters live in the cache; each test starts with a clean slate.

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Subscription, User
+from strathwell.api.fields import StrictCharField, StrictEmailField
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -62,11 +63,12 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class SignupSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
-        write_only=True, max_length=128, style={"input_type": "password"}
+    email = StrictEmailField(max_length=254)
+    # min_length: Django's MinimumLengthValidator (8), so the schema says it too.
+    password = StrictCharField(
+        write_only=True, min_length=8, max_length=128, style={"input_type": "password"}
     )
-    full_name = serializers.CharField(max_length=200)
+    full_name = StrictCharField(max_length=200)
     role = serializers.ChoiceField(choices=[User.Role.ORGANIZER, User.Role.VENDOR])
 
     def validate_email(self, value):
@@ -86,9 +88,9 @@ class AdminBootstrapSerializer(SignupSerializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    otp_token = serializers.CharField(
+    email = StrictEmailField()
+    password = StrictCharField(write_only=True, style={"input_type": "password"})
+    otp_token = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=16,
@@ -98,10 +100,10 @@ class LoginSerializer(serializers.Serializer):
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    current_password = serializers.CharField(
+    current_password = StrictCharField(
         write_only=True, max_length=128, style={"input_type": "password"}
     )
-    new_password = serializers.CharField(
+    new_password = StrictCharField(
         write_only=True, max_length=128, style={"input_type": "password"}
     )
 
@@ -119,7 +121,7 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class TokenPairSerializer(serializers.Serializer):

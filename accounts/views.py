@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -77,7 +77,22 @@ class AuthView(APIView):
 
 class SignupView(AuthView):
     @extend_schema(
-        request=s.SignupSerializer, responses={201: s.AuthResultSerializer}, tags=["auth"]
+        request=s.SignupSerializer,
+        responses={201: s.AuthResultSerializer},
+        tags=["auth"],
+        # A valid body: clients see one, and schemathesis mutates it field by field.
+        examples=[
+            OpenApiExample(
+                "organizer",
+                request_only=True,
+                value={
+                    "email": "ann@example.com",
+                    "password": "Plan-2026-events!",
+                    "full_name": "Ann Lee",
+                    "role": "organizer",
+                },
+            )
+        ],
     )
     def post(self, request):
         serializer = s.SignupSerializer(data=request.data)

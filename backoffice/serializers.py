@@ -4,6 +4,7 @@ from rest_framework import serializers
 from bookings.models import Booking
 from disputes.models import Dispute
 from payments.models import Payment, Payout, Refund
+from strathwell.api.fields import StrictCharField
 from strathwell.audit.models import AuditLog
 from vendors.models import Vendor
 
@@ -93,7 +94,7 @@ class AuditLogSerializer(serializers.ModelSerializer):
 
 
 class AdminReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 class OpsHealthSerializer(serializers.Serializer):

@@ -20,8 +20,9 @@ from bookings.views import lines_prefetch
 from payments import services as money
 from payments.models import Payment
 from payments.serializers import PaymentSerializer, RefundRequestSerializer, RefundSerializer
+from strathwell.api.filters import UTCIsoDateTimeFilter
 from strathwell.api.permissions import IsAdmin, require_confirmation
-from strathwell.api.schema import CONFIRM_HEADER
+from strathwell.api.schema import CONFIRM_HEADER, ErrorEnvelopeSerializer
 from strathwell.audit.models import AuditLog
 from strathwell.audit.services import log_admin_action
 
@@ -189,8 +190,8 @@ class AuditLogFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(field_name="action")
     target_type = django_filters.CharFilter(field_name="target_type")
     target_id = django_filters.CharFilter(field_name="target_id")
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_from = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = AuditLog
@@ -238,7 +239,12 @@ class SeedDemoView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: s.SeedDemoSerializer, 200: s.SeedDemoSerializer},
+        # 404 unless ENABLE_DEMO_OPS=true.
+        responses={
+            201: s.SeedDemoSerializer,
+            200: s.SeedDemoSerializer,
+            404: ErrorEnvelopeSerializer,
+        },
         tags=["ops"],
     )
     def post(self, request):

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.models import MAX_BOOKING_VENDORS, MAX_PRICE_CENTS, Booking, BookingVendor
+from strathwell.api.fields import StrictCharField, StrictIntegerField, StrictUUIDField
 from templates_app.models import Template
 from vendors.models import Vendor
 
@@ -132,18 +133,16 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class VendorLineInputSerializer(serializers.Serializer):
-    vendor_id = serializers.UUIDField()
+    vendor_id = StrictUUIDField()
     proposed_price_cents = CentsField()
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = StrictCharField(max_length=200)
     event_date = serializers.DateField()
-    guest_count = serializers.IntegerField(min_value=1, max_value=MAX_GUESTS)
-    template_id = serializers.UUIDField(required=False, allow_null=True)
-    notes = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
-    )
+    guest_count = StrictIntegerField(min_value=1, max_value=MAX_GUESTS)
+    template_id = StrictUUIDField(required=False, allow_null=True)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default="")
     vendors = VendorLineInputSerializer(
         many=True, allow_empty=False, max_length=MAX_BOOKING_VENDORS
     )
@@ -175,10 +174,10 @@ class BookingCreateSerializer(serializers.Serializer):
 
 
 class BookingUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
+    title = StrictCharField(max_length=200, required=False)
     event_date = serializers.DateField(required=False)
-    guest_count = serializers.IntegerField(min_value=1, max_value=MAX_GUESTS, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NOTE_CHARS)
+    guest_count = StrictIntegerField(min_value=1, max_value=MAX_GUESTS, required=False)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=MAX_NOTE_CHARS)
 
     def validate_event_date(self, value):
         return _check_future(value)
@@ -193,7 +192,7 @@ class BookingUpdateSerializer(serializers.Serializer):
 
 
 class AddVendorSerializer(serializers.Serializer):
-    vendor_id = serializers.UUIDField()
+    vendor_id = StrictUUIDField()
     proposed_price_cents = CentsField()
 
     def validate(self, attrs):
@@ -205,19 +204,17 @@ class AddVendorSerializer(serializers.Serializer):
 
 
 class DeclineSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
     )
 
 
 class CounterSerializer(serializers.Serializer):
     price_cents = CentsField()
-    note = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
-    )
+    note = StrictCharField(required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default="")
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False, allow_blank=True, max_length=MAX_NOTE_CHARS, default=""
     )

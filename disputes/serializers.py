@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
 from disputes.models import Dispute
+from strathwell.api.fields import StrictCharField, StrictUUIDField
 
 
 class DisputeCreateSerializer(serializers.Serializer):
-    booking_id = serializers.UUIDField()
-    reason = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000)
+    booking_id = StrictUUIDField()
+    reason = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=5000)
 
 
 class DisputeSerializer(serializers.ModelSerializer):
@@ -34,6 +35,4 @@ class AdminDisputeUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[s for s in Dispute.Status.choices if s[0] != Dispute.Status.OPEN]
     )
-    resolution_note = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
-    )
+    resolution_note = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -11,6 +11,7 @@ from disputes import serializers as s
 from disputes.models import Dispute
 from payments import services as money
 from strathwell.api.permissions import IsAdmin
+from strathwell.api.schema import ErrorEnvelopeSerializer
 from strathwell.exceptions import DomainPermissionDenied
 from trust.services import screen_user_text
 
@@ -37,7 +38,10 @@ def participant_bookings(user):
     list=extend_schema(tags=["disputes"]),
     retrieve=extend_schema(tags=["disputes"]),
     create=extend_schema(
-        request=s.DisputeCreateSerializer, responses={201: s.DisputeSerializer}, tags=["disputes"]
+        request=s.DisputeCreateSerializer,
+        # 404: the booking does not exist or the caller takes no part in it.
+        responses={201: s.DisputeSerializer, 404: ErrorEnvelopeSerializer},
+        tags=["disputes"],
     ),
 )
 class DisputeViewSet(

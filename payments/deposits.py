@@ -49,12 +49,17 @@ class StoredResponse:
 
 
 def validate_idempotency_key(key: str | None) -> str:
-    """The `Idempotency-Key` header: required, 1–255 characters (else 400)."""
+    """The `Idempotency-Key` header: required, 1–255 printable characters (else 400)."""
     key = (key or "").strip()
     if not key:
         raise DomainValidationError(
             "The Idempotency-Key header is required.",
             details={"Idempotency-Key": ["This header is required."]},
+        )
+    if not key.isprintable():  # a NUL would reach PostgreSQL (500); control characters are junk
+        raise DomainValidationError(
+            "The Idempotency-Key header has control characters.",
+            details={"Idempotency-Key": ["Use printable characters only."]},
         )
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise DomainValidationError(

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from bookings.models import MAX_PRICE_CENTS
 from payments.models import Payment, Payout, Refund, WebhookEvent
+from strathwell.api.fields import StrictCharField
 from strathwell.audit.services import mask_secrets
 
 
@@ -125,11 +126,11 @@ class PayoutSerializer(serializers.ModelSerializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+    reason = StrictCharField(max_length=2000, trim_whitespace=True)
 
 
 class OptionalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         max_length=2000, trim_whitespace=True, required=False, allow_blank=True
     )
 

@@ -2,10 +2,13 @@
 
 Flow of one delivery (`POST /api/v1/webhooks/stripe`):
 
-1. `verify()` — `stripe.Webhook.construct_event` with `STRIPE_WEBHOOK_SECRET` and a 300 s
-   tolerance (several `v1` signatures in the header are fine: one valid one is enough). Bad or
-   missing signature → 400 `invalid_signature`; not JSON / not an event → 400 `invalid_payload`.
-   Nothing is recorded for a delivery that fails verification.
+1. `verify()` — `stripe.WebhookSignature.verify_header` with `STRIPE_WEBHOOK_SECRET` and a
+   300 s tolerance, both ways (several `v1` signatures in the header are fine: one valid one is
+   enough). Bad or missing signature, or a timestamp more than the tolerance in the past or in
+   the future → 400 `invalid_signature`; not JSON / nested deeper than 64 / not an event → 400
+   `invalid_payload`. NUL characters are removed and out-of-range numbers (`1e400`) kept as
+   their text, so every signed event fits PostgreSQL's jsonb. Nothing is recorded for a
+   delivery that fails verification.
 2. `record_event()` — one `WebhookEvent` row per Stripe event id (the unique constraint decides
    between racing copies). `refuse_other_mode()` — an event whose `livemode` is not the mode of
    `STRIPE_SECRET_KEY` (a test event reaching a live deployment, or the reverse) is kept as a
@@ -23,8 +26,8 @@ the Refund API's answer normally already gave (`services.apply_refund_result`, i
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +41,7 @@ from django.utils import timezone
 from accounts import billing
 from payments import locks, services
 from payments.models import Payment, Refund, WebhookEvent
+from strathwell.api.parsers import JSONDocumentError, load_json, strip_nul
 from strathwell.exceptions import DomainError, InvalidTransition
 
 logger = logging.getLogger("strathwell.payments")
@@ -63,6 +67,8 @@ ROUTED_HANDLERS = {
 Outcome = WebhookEvent.Outcome
 FINAL_OUTCOMES = frozenset({Outcome.PROCESSED, Outcome.IGNORED, Outcome.STALE, Outcome.MISMATCH})
 MAX_ERROR_LENGTH = 4000
+# Stripe's events are a handful of levels deep; this bounds what jsonb and json.dumps recurse.
+WEBHOOK_MAX_JSON_DEPTH = 64
 
 
 class InvalidSignature(DomainError):
@@ -102,7 +108,9 @@ class ProcessResult:
 
 def verify(payload: bytes, signature_header: str | None) -> dict:
     """Check the signature and return the event as a dict (raises InvalidSignature /
-    InvalidPayload)."""
+    InvalidPayload). Any body that is validly signed is either returned, ready for jsonb
+    (NUL characters removed, out-of-range numbers kept as their text), or refused with
+    InvalidPayload: never an exception that would answer 500 and make Stripe retry forever."""
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         logger.error("Stripe webhook received but STRIPE_WEBHOOK_SECRET is not set.")
@@ -110,28 +118,47 @@ def verify(payload: bytes, signature_header: str | None) -> dict:
     if not signature_header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     try:
-        stripe.Webhook.construct_event(
-            payload,
-            signature_header,
-            secret,
-            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
-        )
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidPayload("The webhook body is not UTF-8 text.") from exc
+    tolerance = settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS
+    try:
+        stripe.WebhookSignature.verify_header(text, signature_header, secret, tolerance)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(
             "The Stripe-Signature header does not match the payload "
             "(wrong secret, altered body or a timestamp outside the tolerance).",
             details={"reason": str(exc.user_message or exc)[:200]},
         ) from exc
-    except ValueError as exc:  # signature fine, body not JSON (or not UTF-8)
-        raise InvalidPayload("The webhook body is not valid JSON.") from exc
-    except (AttributeError, TypeError, KeyError) as exc:  # signature fine, JSON not an object
-        raise InvalidPayload("The webhook body is not a Stripe event.") from exc
-    data = json.loads(payload)
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+    except (TypeError, ValueError) as exc:  # e.g. non-ASCII characters where a signature is
+        raise InvalidSignature("The Stripe-Signature header is malformed.") from exc
+    # The library only refuses old timestamps; a signed timestamp far ahead of our clock is as
+    # suspect (a replay prepared in advance), so the same tolerance applies both ways.
+    if _signed_at(signature_header) > time.time() + tolerance:
+        raise InvalidSignature(
+            "The Stripe-Signature timestamp is in the future, beyond the tolerance.",
+            details={"tolerance_seconds": tolerance},
+        )
+    try:
+        data = load_json(
+            text, max_depth=WEBHOOK_MAX_JSON_DEPTH, allow_nul=True, keep_out_of_range=True
+        )
+    except JSONDocumentError as exc:
+        raise InvalidPayload(f"The webhook body is not acceptable JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidPayload("The webhook body is not a Stripe event.")
+    data = strip_nul(data)  # PostgreSQL refuses U+0000 in jsonb
+    if not isinstance(data.get("id"), str) or not data["id"]:
         raise InvalidPayload("The webhook body is not a Stripe event (no id).")
     if not isinstance(data.get("type"), str) or not data["type"]:
         raise InvalidPayload("The webhook body is not a Stripe event (no type).")
     return data
+
+
+def _signed_at(signature_header: str) -> int:
+    """The `t=` timestamp of a header that `verify_header` accepted (parsed as it does)."""
+    items = [item.split("=", 2) for item in signature_header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 # --- 2. record ---------------------------------------------------------------------------------

@@ -30,5 +30,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+handler400 = "strathwell.api.exceptions.api_bad_request"
+handler403 = "strathwell.api.exceptions.api_permission_denied"
 handler404 = "strathwell.api.exceptions.api_not_found"
 handler500 = "strathwell.api.exceptions.api_server_error"

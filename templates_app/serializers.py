@@ -2,6 +2,12 @@ import re
 
 from rest_framework import serializers
 
+from strathwell.api.fields import (
+    StrictCharField,
+    StrictIntegerField,
+    StrictModelSerializer,
+    StrictSlugField,
+)
 from templates_app.models import Template, TemplateItem
 
 MAX_COST_CENTS = 10**12
@@ -9,8 +15,8 @@ MAX_ITEMS = 200
 _CURRENCY = re.compile(r"[a-z]{3}")
 
 
-class TemplateItemSerializer(serializers.ModelSerializer):
-    estimated_cost_cents = serializers.IntegerField(min_value=0, max_value=MAX_COST_CENTS)
+class TemplateItemSerializer(StrictModelSerializer):
+    estimated_cost_cents = StrictIntegerField(min_value=0, max_value=MAX_COST_CENTS)
 
     class Meta:
         model = TemplateItem
@@ -52,14 +58,14 @@ class AdminTemplateSerializer(TemplateDetailSerializer):
         read_only_fields = fields
 
 
-class TemplateWriteSerializer(serializers.ModelSerializer):
+class TemplateWriteSerializer(StrictModelSerializer):
     """Admin create (slug optional: derived from the title) and PATCH (partial=True). `items`,
     when given, replaces the template's items in that order."""
 
-    slug = serializers.SlugField(max_length=120, required=False)
-    guest_count_min = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-    guest_count_max = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-    currency = serializers.CharField(max_length=3, required=False)
+    slug = StrictSlugField(max_length=120, required=False)
+    guest_count_min = StrictIntegerField(min_value=1, max_value=1_000_000, required=False)
+    guest_count_max = StrictIntegerField(min_value=1, max_value=1_000_000, required=False)
+    currency = StrictCharField(max_length=3, required=False)
     items = TemplateItemSerializer(many=True, required=False, max_length=MAX_ITEMS)
 
     class Meta:

@@ -5,6 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from strathwell.api.filters import StrictBooleanFilter
 from strathwell.api.permissions import HasActiveSubscription, IsAdmin, IsOrganizer, staff_can
 from templates_app import serializers as s
 from templates_app import services
@@ -26,6 +27,8 @@ class TemplateFilter(django_filters.FilterSet):
 
 
 class AdminTemplateFilter(TemplateFilter):
+    is_published = StrictBooleanFilter(field_name="is_published")
+
     class Meta(TemplateFilter.Meta):
         fields = ["event_type", "guests", "is_published"]
 

@@ -3,6 +3,7 @@
 
 from rest_framework import serializers
 
+from strathwell.api.fields import StrictCharField
 from trust.models import ModerationEvent
 
 MAX_SCREENED_TEXT = 20_000
@@ -10,8 +11,8 @@ MAX_SCREENED_TEXT = 20_000
 
 class ModerationEventCreateSerializer(serializers.Serializer):
     context_type = serializers.ChoiceField(choices=ModerationEvent.ContextType.choices)
-    context_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    text = serializers.CharField(max_length=MAX_SCREENED_TEXT, trim_whitespace=False)
+    context_id = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    text = StrictCharField(max_length=MAX_SCREENED_TEXT, trim_whitespace=False)
 
     def validate_text(self, value):
         if not value.strip():

@@ -4,17 +4,18 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from strathwell.api.fields import StrictCharField, StrictIntegerField, StrictModelSerializer
 from vendors.availability import MAX_RANGE_DAYS
 from vendors.models import MAX_DAILY_CAPACITY, ServiceProfile, Vendor, VenueProfile
 
 MAX_PRICE_CENTS = 10**12  # 10 billion in major units: anything above is a typo
 
 
-class VenueProfileSerializer(serializers.ModelSerializer):
-    capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+class VenueProfileSerializer(StrictModelSerializer):
+    capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
+    base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
     amenities = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=50, required=False
+        child=StrictCharField(max_length=100), max_length=50, required=False
     )
 
     class Meta:
@@ -22,8 +23,8 @@ class VenueProfileSerializer(serializers.ModelSerializer):
         fields = ["address", "capacity", "base_price_cents", "amenities"]
 
 
-class ServiceProfileSerializer(serializers.ModelSerializer):
-    base_price_cents = serializers.IntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
+class ServiceProfileSerializer(StrictModelSerializer):
+    base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
 
     class Meta:
         model = ServiceProfile
@@ -64,9 +65,9 @@ def check_profile_matches(attrs: dict, vendor_type: str, *, required: bool) -> N
 
 class OnboardingSerializer(serializers.Serializer):
     vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices)
-    business_name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    city = serializers.CharField(max_length=120)
+    business_name = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=5000, allow_blank=True, required=False)
+    city = StrictCharField(max_length=120)
     venue_profile = VenueProfileSerializer(required=False, allow_null=True)
     service_profile = ServiceProfileSerializer(required=False, allow_null=True)
     daily_capacity = daily_capacity_field()
@@ -82,13 +83,13 @@ class VendorUpdateSerializer(serializers.Serializer):
     into the existing profile."""
 
     vendor_type = serializers.ChoiceField(choices=Vendor.VendorType.choices, required=False)
-    business_name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=5000, allow_blank=True, required=False)
-    city = serializers.CharField(max_length=120, required=False)
+    business_name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(max_length=5000, allow_blank=True, required=False)
+    city = StrictCharField(max_length=120, required=False)
     venue_profile = VenueProfileSerializer(required=False)
     service_profile = ServiceProfileSerializer(required=False)
     photo_keys = serializers.ListField(
-        child=serializers.CharField(max_length=300), max_length=50, required=False
+        child=StrictCharField(max_length=300), max_length=50, required=False
     )
     daily_capacity = daily_capacity_field()
 
@@ -165,11 +166,11 @@ class AdminVendorSerializer(OwnVendorSerializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    notes = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    notes = StrictCharField(max_length=5000, allow_blank=True, required=False, default="")
 
 
 class NeedsChangesSerializer(serializers.Serializer):
-    notes = serializers.CharField(max_length=5000)
+    notes = StrictCharField(max_length=5000)
 
 
 # --- availability -----------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class CalendarEntrySerializer(serializers.Serializer):
 
 class BlockDateSerializer(serializers.Serializer):
     date = serializers.DateField()
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate_date(self, value):
         if value < timezone.localdate():

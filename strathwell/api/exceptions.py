@@ -5,6 +5,13 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -28,6 +35,12 @@ class ReadOnlyMode(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "read_only_mode"
     default_detail = "The service is in read-only mode; writes are temporarily disabled."
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
 
 
 class TokenInvalid(exceptions.AuthenticationFailed):
@@ -128,6 +141,15 @@ def _from_django_validation(exc: DjangoValidationError) -> exceptions.Validation
     return exceptions.ValidationError({"non_field_errors": exc.messages})
 
 
+# What Django raises when a body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE (or too many form fields).
+_TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def _payload_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+
+
 def envelope_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: map every exception to the one envelope."""
     if isinstance(exc, DomainError):
@@ -138,6 +160,10 @@ def envelope_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, _TOO_LARGE):
+        exc = _payload_too_large()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request is malformed.")
 
     # Imported here: rest_framework.views imports the authentication classes, which import us.
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -187,6 +213,36 @@ def api_not_found(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def api_bad_request(request, exception=None):
+    """handler400: what Django refuses before a view runs (an unknown Host header, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE read by middleware), in the envelope for the API."""
+    if not request.path.startswith("/api/"):
+        from django.views.defaults import bad_request
+
+        return bad_request(request, exception)
+    if isinstance(exception, _TOO_LARGE):
+        error = _payload_too_large()
+        return JsonResponse(error_body(error.default_code, str(error.detail)), status=413)
+    if isinstance(exception, DisallowedHost):
+        return JsonResponse(
+            error_body("invalid_host", "The Host header is not a host this service answers."),
+            status=400,
+        )
+    return JsonResponse(error_body("bad_request", "The request is malformed."), status=400)
+
+
+def api_permission_denied(request, exception=None):
+    """handler403 for refusals raised outside DRF views (middleware)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("permission_denied", "You do not have permission to perform this action."),
+            status=403,
+        )
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
 
 
 def api_server_error(request):

@@ -276,6 +276,13 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Optional Stripe-compatible server (localstripe) for local runs and tests; refused in prod.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# A hung Stripe must not hold a worker thread: each attempt's read timeout (connect: at most
+# STRIPE_CONNECT_TIMEOUT_SECONDS), and one call with its retries fits in the call budget, so an
+# interactive request answers 502 within 10 s (payments/stripe_client.py).
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=8.0)
+STRIPE_CONNECT_TIMEOUT_SECONDS = env.float("STRIPE_CONNECT_TIMEOUT_SECONDS", default=2.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+STRIPE_CALL_BUDGET_SECONDS = env.float("STRIPE_CALL_BUDGET_SECONDS", default=9.0)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="usd").lower()
 BOOKING_DEPOSIT_PERCENT = env.int("BOOKING_DEPOSIT_PERCENT", default=30)
 PLATFORM_COMMISSION_PERCENT = env.int("PLATFORM_COMMISSION_PERCENT", default=10)
@@ -329,7 +336,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["strathwell.api.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["strathwell.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "strathwell.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "strathwell.api.schema.EnvelopeAutoSchema",
@@ -362,6 +369,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "strathwell.api.schema.empty_query_values_mean_absent",
+    ],
 }
 
 # --- Redis: cache (throttles) and the Celery broker ----------------------------------------

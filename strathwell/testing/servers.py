@@ -567,3 +567,61 @@ class WebhookReceiver:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class SilentServer:
+    """A loopback TCP server that accepts connections and never answers (``mode="hang"``: a
+    Stripe brownout), or closes each connection at once (``mode="close"``: a retryable
+    connection error). Counts the connections it accepted. Use as a context manager."""
+
+    def __init__(self, *, mode: str = "hang", host: str = LOOPBACK) -> None:
+        if mode not in ("hang", "close"):
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+        self.accepted = 0
+        self._lock = threading.Lock()
+        self._held: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.1)
+        self._thread = threading.Thread(target=self._serve, name="silent-server", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.accepted += 1
+                if self.mode == "hang":
+                    self._held.append(conn)  # kept open, never read nor answered
+                    continue
+            conn.close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=2)
+        with self._lock:
+            for conn in self._held:
+                with contextlib.suppress(OSError):
+                    conn.close()
+            self._held.clear()
+        self._sock.close()
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

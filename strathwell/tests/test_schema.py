@@ -131,3 +131,25 @@ def test_schema_documents_vendor_unavailable_where_capacity_is_taken_or_checked(
     for path in ("/api/v1/vendors/me/calendar", "/api/v1/vendors/{id}/availability"):
         names = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
         assert {"from", "to"} <= names, path
+
+
+def test_schema_tells_the_truth_about_nulls_statuses_and_pages(schema):
+    """What schemathesis found the schema and the answers disagreeing on, pinned."""
+    subscription = schema["components"]["schemas"]["Subscription"]["properties"]
+    assert subscription["started_at"]["nullable"] and subscription["canceled_at"]["nullable"]
+    paths = schema["paths"]
+
+    def statuses(path, method):
+        return set(paths[path][method]["responses"])
+
+    assert "428" in statuses("/api/v1/admin/payouts/{id}/approve", "post")
+    assert "428" in statuses("/api/v1/admin/bookings/{id}/cancel", "post")
+    assert "428" not in statuses("/api/v1/admin/payouts/{id}/hold", "post")  # no confirmation
+    assert "404" in statuses("/api/v1/bookings", "get")  # ?page past the end: "Invalid page."
+    assert "404" in statuses("/api/v1/disputes", "post")  # a booking that is not the caller's
+    assert "404" in statuses("/api/v1/ops/seed-demo", "post")
+    assert {"413", "503"} <= statuses("/api/v1/auth/login", "post")
+    assert "502" in statuses("/api/v1/bookings/{booking_id}/payments", "post")
+    parameters = {p["name"]: p for p in paths["/api/v1/bookings"]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"]["minimum"] == 1
+    assert parameters["status"]["allowEmptyValue"] is True  # `?status=` is "no filter"

@@ -43,5 +43,7 @@ urlpatterns = [
     path("", include("strathwell.urls")),
 ]
 
+handler400 = "strathwell.api.exceptions.api_bad_request"
+handler403 = "strathwell.api.exceptions.api_permission_denied"
 handler404 = "strathwell.api.exceptions.api_not_found"
 handler500 = "strathwell.api.exceptions.api_server_error"

@@ -1,14 +1,15 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from strathwell.api.fields import StrictCharField, StrictIntegerField
 from strathwell.uploads.models import Upload
 from strathwell.uploads.services import allowed_mime_types, media_type
 
 
 class PresignRequestSerializer(serializers.Serializer):
-    filename = serializers.CharField(max_length=255)
-    content_type = serializers.CharField(max_length=100)
-    size_bytes = serializers.IntegerField(min_value=1)
+    filename = StrictCharField(max_length=255)
+    content_type = StrictCharField(max_length=100)
+    size_bytes = StrictIntegerField(min_value=1)
 
     def validate_content_type(self, value):
         value = media_type(value)
