@@ -19,6 +19,7 @@ from notifications.models import Notification
 from payments.tests.factories import (
     event_body,
     intent_object,
+    pay_balance,
     post_event,
     ready_booking,
     succeeded_payment,
@@ -215,7 +216,10 @@ def test_beat_and_worker_make_every_timed_transition_and_email_once(celery_clust
     )
     # a paid booking on its event date, and an event past its grace days
     starting = succeeded_payment(prices=(300_000,)).booking
+    pay_balance(starting)  # paid in full: the event may start
     ending = succeeded_payment(prices=(300_000,)).booking
+    pay_balance(ending)
+    ending = Booking.objects.get(pk=ending.pk)
     ending.start(actor=ending.organizer)
     grace = datetime.timedelta(days=settings.COMPLETION_GRACE_DAYS + 1)
     Booking.objects.filter(pk=starting.pk).update(event_date=today)  # set-up only
@@ -255,7 +259,8 @@ def test_beat_and_worker_make_every_timed_transition_and_email_once(celery_clust
             ((line_vendor,), "line_expired"): 1,
             ((unpaid.organizer.email,), "booking_expired"): 1,
             ((unpaid_vendor,), "booking_expired"): 1,
-            ((ending_vendor,), "payout_eligible"): 1,
+            # Two completion payouts (the deposit's and the balance's share): one email each.
+            ((ending_vendor,), "payout_eligible"): 2,
         }
     )
     system = AuditLog.objects.filter(actor_email="system", actor__isnull=True)

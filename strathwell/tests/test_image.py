@@ -94,7 +94,9 @@ def test_dependencies_are_installed_before_the_code_is_copied():
     order = [(keyword, rest) for keyword, rest in STEPS if keyword in ("COPY", "RUN")]
     pip = next(i for i, (k, r) in enumerate(order) if k == "RUN" and "pip install" in r)
     code = next(i for i, (k, r) in enumerate(order) if k == "COPY" and r.startswith(". "))
-    assert order[pip - 1] == ("COPY", "requirements.txt .")
+    # The hash-pinned lock (every transitive dependency) is what the image installs.
+    assert order[pip - 1] == ("COPY", "requirements.lock .")
+    assert "--require-hashes" in order[pip][1]
     assert pip < code
 
 
