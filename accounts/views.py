@@ -211,7 +211,16 @@ class AdminBootstrapView(AuthView):
     ADMIN_BOOTSTRAP_ALLOW_MORE=true: a leaked token cannot mint more admins."""
 
     @extend_schema(
-        request=s.AdminBootstrapSerializer, responses={201: s.UserSerializer}, tags=["auth"]
+        request=s.AdminBootstrapSerializer,
+        responses={
+            201: s.UserSerializer,
+            404: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="not_found: no bootstrap token is configured, or a superuser "
+                "exists already (the endpoint is gone).",
+            ),
+        },
+        tags=["auth"],
     )
     def post(self, request):
         expected = settings.ADMIN_BOOTSTRAP_TOKEN

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from bookings.models import MAX_PRICE_CENTS
 from payments.models import Payment, Payout, Refund, WebhookEvent
-from strathwell.api.fields import StrictCharField
+from strathwell.api.fields import StrictCharField, StrictIntegerField
 from strathwell.audit.services import mask_secrets
 
 
@@ -84,8 +84,8 @@ class RefundSerializer(serializers.ModelSerializer):
 class RefundRequestSerializer(serializers.Serializer):
     """`POST /admin/payments/{id}/refund`: the amount (default: everything refundable)."""
 
-    amount_cents = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PRICE_CENTS)
-    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+    amount_cents = StrictIntegerField(required=False, min_value=1, max_value=MAX_PRICE_CENTS)
+    reason = StrictCharField(max_length=2000, trim_whitespace=True)
 
     def validate_amount_cents(self, value):
         if isinstance(self.initial_data.get("amount_cents"), (bool, float, str)):
