@@ -45,7 +45,7 @@ PINNED = {
     "bookings.booking": 8,
     "bookings.bookingvendor": 7,
     "payments.payment": 8,
-    "payments.payout": 8,
+    "payments.payout": 9,  # + the vendor filter's choices
     "payments.ledgerentry": 8,
     "payments.allocation": 8,
     "payments.ledgeraccount": 6,
