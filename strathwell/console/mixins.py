@@ -242,7 +242,7 @@ class ObjectActionsMixin:
         return super().change_view(request, object_id, form_url, extra_context=context)
 
 
-def _changed_fields(before, after) -> list[dict]:
+def changed_fields(before, after) -> list[dict]:
     """The fields an audit row changed: name, old value, new value (only those that differ)."""
     before = before if isinstance(before, dict) else {}
     after = after if isinstance(after, dict) else {}
@@ -279,7 +279,7 @@ class AuditHistoryMixin:
                 "actor": row.actor_email or "—",
                 "action": row.action,
                 "reason": row.reason,
-                "changes": _changed_fields(row.before, row.after),
+                "changes": changed_fields(row.before, row.after),
             }
             for row in rows
         ]

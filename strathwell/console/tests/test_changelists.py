@@ -34,7 +34,7 @@ PINNED = {
     "accounts.refreshtoken": 7,
     "accounts.subscription": 7,
     "auth.group": 5,
-    "audit.auditlog": 8,
+    "audit.auditlog": 10,  # + the actor filter, + one query per target type on the page
     "vendors.vendor": 8,
     "vendors.venueprofile": 8,
     "vendors.serviceprofile": 9,

@@ -208,3 +208,19 @@ def test_history_lists_the_audit_rows_with_reason_and_changed_fields(staff, staf
     text = visible_text(history)
     assert "Organizer reported a problem." in text and staff.email in text
     assert "doesn’t have a change history" not in text
+
+
+def test_audit_list_shows_target_label_and_reason_and_filters_by_actor(staff, staff_client):
+    payout = builders.eligible_payout()
+    url = object_action_url(Payout, payout, "hold_payouts")
+    staff_client.post(url, {"post": "yes", "reason": "Checking the venue's invoice."})
+    changelist = reverse("admin:audit_auditlog_changelist")
+    text = visible_text(staff_client.get(changelist, {"actor__id__exact": str(staff.pk)}))
+    payout.refresh_from_db()
+    assert f"payout: {payout}" in text
+    assert "Checking the venue's invoice." in text
+    listed = staff_client.get(changelist, {"actor__id__exact": str(staff.pk)}).context["cl"]
+    assert listed.result_list and all(row.actor_id == staff.pk for row in listed.result_list)
+    row = AuditLog.objects.get(actor=staff, reason="Checking the venue's invoice.")
+    detail = visible_text(staff_client.get(reverse("admin:audit_auditlog_change", args=[row.pk])))
+    assert "status" in detail and "→ held" in detail
