@@ -7,13 +7,14 @@ from django.contrib import admin
 from bookings.models import Booking, BookingVendor
 from payments import services as money
 from strathwell.console.actions import confirm_action
-from strathwell.console.mixins import ReadOnlyModelAdmin
+from strathwell.console.mixins import ReadOnlyInline, ReadOnlyModelAdmin
 
 
-class BookingVendorInline(admin.TabularInline):
+class BookingVendorInline(ReadOnlyInline, admin.TabularInline):
     model = BookingVendor
     extra = 0
     can_delete = False
+    show_change_link = False
     fields = (
         "vendor",
         "role",
@@ -45,6 +46,10 @@ class BookingAdmin(ReadOnlyModelAdmin):
     list_select_related = ("organizer",)
     date_hierarchy = "created_at"
     inlines = [BookingVendorInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organizer", "template")
+
     readonly_fields = (
         "id",
         "organizer",
@@ -114,7 +119,7 @@ class BookingVendorAdmin(ReadOnlyModelAdmin):
         "agreed_price_cents",
         "created_at",
     )
-    list_filter = ("status", "role")
-    search_fields = ("=booking__id", "booking__title", "vendor__business_name")
+    search_fields = ("=id", "=booking__id", "booking__title", "vendor__business_name")
     date_hierarchy = "created_at"
     list_select_related = ("booking", "vendor")
+    list_filter = ("status", "role")

@@ -920,7 +920,8 @@ class BookingVendor(Transitions, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.vendor_id} on {self.booking_id} ({self.status})"
+        # What staff read in the console: names, not ids.
+        return f"{self.vendor} · {self.booking.title} ({self.get_status_display()})"
 
     @property
     def effective_price_cents(self) -> int:

@@ -94,7 +94,7 @@ class Dispute(Transitions, models.Model):
         ]
 
     def __str__(self):
-        return f"Dispute on {self.booking_id} ({self.status})"
+        return f"Dispute on {self.booking.title} ({self.get_status_display()})"
 
     @classmethod
     def open_for_booking(cls, booking_id) -> bool:

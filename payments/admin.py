@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 
 from bookings.admin import BookingAdmin
 from bookings.models import Booking
+from disputes.models import Dispute
 from payments import ledger, services, webhooks
 from payments.forms import RefundForm, WebhookReplayForm
 from payments.models import (
@@ -37,21 +38,69 @@ def amount(obj):
     return display.format_cents(obj.amount_cents, obj.currency)
 
 
+def _known_ids(obj) -> dict:
+    """Ids a row's free text may name, with their labels (from relations already loaded)."""
+    known = {}
+    booking = getattr(obj, "booking", None)
+    if booking is not None:
+        known[str(booking.pk)] = booking.title
+    payout = getattr(obj, "payout", None)
+    vendor = getattr(obj, "vendor", None) or getattr(payout, "vendor", None)
+    if vendor is not None:
+        known[str(vendor.pk)] = vendor.business_name
+    dispute_id = getattr(obj, "held_by_dispute_id", None)
+    if dispute_id is not None and booking is not None:
+        known[str(dispute_id)] = f"dispute on {booking.title}"
+    return known
+
+
+@admin.display(description="memo")
+def memo_text(obj):
+    return display.humanize_ids(obj.memo, _known_ids(obj))
+
+
+@admin.display(description="hold reason")
+def hold_reason_text(obj):
+    return display.humanize_ids(obj.hold_reason, _known_ids(obj))
+
+
+def account_label(account) -> str:
+    """`vendor_payable:usd:vendor:<id>` → `vendor_payable:usd · The Glasshouse Loft`."""
+    code = account.code
+    if account.vendor_id is not None:
+        return f"{code.split(':vendor:')[0]} · {account.vendor.business_name}"
+    if account.booking_id is not None:
+        return f"{code.split(':booking:')[0]} · {account.booking.title}"
+    return display.humanize_ids(code)
+
+
 class LedgerEntryInline(ReadOnlyInline, admin.TabularInline):
     model = LedgerEntry
-    fields = ("entry_type", "amount_cents", "currency", "legs_display", "payout", "refund", "memo")
+    fields = ("entry_type", "amount_cents", "legs_display", "payout", "refund", memo_text)
     readonly_fields = fields
     ordering = ("created_at", "id")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("legs__account")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("payout__vendor", "payout__booking", "refund__booking")
+            .prefetch_related("legs__account__vendor", "legs__account__booking")
+        )
 
     @admin.display(description="legs (Dr + / Cr −)")
     def legs_display(self, obj):
         return format_html_join(
             "",
             "<div>{} {} {}</div>",
-            ((leg_side(leg), abs(leg.amount_cents), leg.account.code) for leg in obj.legs.all()),
+            (
+                (
+                    leg_side(leg),
+                    display.format_cents(abs(leg.amount_cents), obj.currency),
+                    account_label(leg.account),
+                )
+                for leg in obj.legs.all()
+            ),
         )
 
 
@@ -67,7 +116,6 @@ class RefundInline(ReadOnlyInline, admin.TabularInline):
         "amount_cents",
         "net_cents",
         "fee_cents",
-        "currency",
         "status",
         "origin",
         "reason",
@@ -80,15 +128,44 @@ class RefundInline(ReadOnlyInline, admin.TabularInline):
 
 class BookingRefundInline(RefundInline):
     fk_name = "booking"
-    fields = ("payment", *RefundInline.fields)
+    fields = ("payment", *(f for f in RefundInline.fields if f != "currency"))
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment__booking", "booking")
 
 
 class PayoutInline(ReadOnlyInline, admin.TabularInline):
     model = Payout
-    fields = ("vendor", "kind", "amount_cents", "currency", "status", "paid_at", "hold_reason")
+    fields = ("vendor", "kind", "amount_cents", "status", "paid_at", hold_reason_text)
     readonly_fields = fields
     ordering = ("created_at", "kind", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("vendor", "booking")
+
+
+class BookingPayoutInline(PayoutInline):
+    fk_name = "booking"
+
+
+class BookingPaymentInline(ReadOnlyInline, admin.TabularInline):
+    model = Payment
+    fk_name = "booking"
+    fields = ("kind", "amount_cents", "status", "stripe_payment_intent_id", "created_at")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+
+class BookingDisputeInline(ReadOnlyInline, admin.TabularInline):
+    model = Dispute
+    fk_name = "booking"
+    fields = ("status", "reason", "opened_by", "created_at", "resolved_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("booking", "opened_by")
 
 
 @admin.register(Payment)
@@ -146,10 +223,13 @@ class PayoutAdmin(ReadOnlyModelAdmin):
         "paid_at",
         "created_at",
     )
-    list_filter = ("status", "kind", "currency")
+    # Vendors that have payouts only (not every vendor on the platform).
+    list_filter = ("status", "kind", ("vendor", admin.RelatedOnlyFieldListFilter), "currency")
     search_fields = ("=id", "vendor__business_name", "booking__title", "=booking__id")
     date_hierarchy = "created_at"
     list_select_related = ("vendor", "booking")
+    exclude = ("hold_reason",)
+    readonly_fields = (hold_reason_text,)
     inlines = [LedgerEntryInline]
     actions = [
         confirm_action(
@@ -236,7 +316,7 @@ class RefundAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", "origin", "currency")
     search_fields = ("=id", "=stripe_refund_id", "=payment__id", "=booking__id", "reason")
     date_hierarchy = "created_at"
-    list_select_related = ("booking", "payment")
+    list_select_related = ("booking", "payment__booking")
     actions = [
         confirm_action(
             name="retry_refunds",
@@ -260,7 +340,7 @@ class RefundLineAdmin(ReadOnlyModelAdmin):
     """Where each refund's money came from (a payout, or the booking's escrow)."""
 
     list_display = ("id", "refund", "payout", "amount_cents", "created_at")
-    list_select_related = ("refund", "payout")
+    list_select_related = ("refund__booking", "payout__vendor", "payout__booking")
     search_fields = ("=refund__id", "=payout__id")
 
 
@@ -305,12 +385,15 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
         "payment_id",
         "booking",
         "payout",
-        "memo",
+        memo_text,
     )
     list_filter = ("entry_type", "currency")
     search_fields = ("=payment__id", "=booking__id", "=payout__id", "memo")
     date_hierarchy = "created_at"
-    list_select_related = ("booking", "payout")
+    list_select_related = ("booking", "payout__vendor", "payout__booking")
+
+    exclude = ("memo",)
+    readonly_fields = (memo_text,)
 
     def get_inline_instances(self, request, obj=None):
         return [LedgerLegInline(self.model, self.admin_site)]
@@ -318,8 +401,19 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
 
 class LedgerLegInline(ReadOnlyInline, admin.TabularInline):
     model = LedgerLeg
-    fields = ("account", "amount_cents")
+    fields = ("account_text", "amount_cents")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("entry", "account__vendor", "account__booking")
+        )
+
+    @admin.display(description="account")
+    def account_text(self, obj):
+        return account_label(obj.account)
 
 
 # --- money on the booking and vendor pages --------------------------------------------------------
@@ -332,7 +426,13 @@ admin.site.unregister(Booking)
 class BookingMoneyAdmin(BookingAdmin):
     """The booking page with its money: payouts and refunds inline, paid / refunded / balance."""
 
-    inlines = [*BookingAdmin.inlines, BookingRefundInline]
+    inlines = [
+        *BookingAdmin.inlines,
+        BookingPaymentInline,
+        BookingRefundInline,
+        BookingPayoutInline,
+        BookingDisputeInline,
+    ]
     readonly_fields = (
         *BookingAdmin.readonly_fields,
         "amount_paid_cents",
@@ -383,7 +483,7 @@ class AllocationAdmin(ReadOnlyModelAdmin):
     search_fields = ("=payment__id", "=booking_vendor__id", "booking_vendor__vendor__business_name")
     list_filter = ("payment__currency",)
     date_hierarchy = "created_at"
-    list_select_related = ("payment", "booking_vendor")
+    list_select_related = ("payment__booking", "booking_vendor__vendor", "booking_vendor__booking")
 
 
 @admin.register(IdempotencyRecord)
@@ -392,7 +492,7 @@ class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
     list_filter = ("scope", "response_status")
     search_fields = ("=key", "user__email", "=payment__id")
     date_hierarchy = "created_at"
-    list_select_related = ("user", "payment")
+    list_select_related = ("user", "payment__booking")
     fields = (
         "user",
         "key",

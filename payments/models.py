@@ -10,6 +10,7 @@ from payments.signals import payment_transitioned, payout_transitioned, refund_t
 from strathwell.audit.models import AppendOnlyQuerySet
 from strathwell.audit.services import snapshot
 from strathwell.exceptions import DomainValidationError, InvalidTransition
+from strathwell.money import format_cents
 from strathwell.transitions import Transitions
 
 # The fields an audit row shows for a payment / payout transition (client_secret never).
@@ -86,7 +87,10 @@ class Payment(Transitions, models.Model):
     transition_signal = payment_transitioned
 
     def __str__(self):
-        return f"{self.kind} {self.amount_cents} {self.currency} ({self.status})"
+        return (
+            f"{self.get_kind_display()} payment · {format_cents(self.amount_cents, self.currency)}"
+            f" · {self.booking.title} ({self.get_status_display()})"
+        )
 
     def audit_state(self) -> dict:
         """A payment's audit rows: its status and money fields (never the client secret)."""
@@ -236,7 +240,7 @@ class Allocation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.share_cents} to {self.booking_vendor_id}"
+        return f"{format_cents(self.share_cents)} to {self.booking_vendor.vendor}"
 
 
 class Payout(Transitions, models.Model):
@@ -314,7 +318,7 @@ class Payout(Transitions, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind} payout {self.amount_cents} ({self.status})"
+        return f"{self.get_kind_display()} · {self.vendor} · {self.booking.title}"
 
     # --- transitions: lock, re-read, guard, write, signal ------------------------------------
     #
@@ -660,7 +664,10 @@ class Refund(Transitions, models.Model):
         ]
 
     def __str__(self):
-        return f"refund {self.amount_cents} {self.currency} ({self.status})"
+        return (
+            f"Refund of {format_cents(self.amount_cents, self.currency)} · {self.booking.title}"
+            f" ({self.get_status_display()})"
+        )
 
     def audit_state(self) -> dict:
         return snapshot(
@@ -706,7 +713,9 @@ class RefundLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount_cents} from {self.payout_id or 'escrow'}"
+        return (
+            f"{format_cents(self.amount_cents)} from {'a payout' if self.payout_id else 'escrow'}"
+        )
 
 
 # --- the double-entry ledger -------------------------------------------------------------------
@@ -840,7 +849,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.entry_type} {self.amount_cents} {self.currency}"
+        return f"{self.get_entry_type_display()} · {format_cents(self.amount_cents, self.currency)}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -872,7 +881,7 @@ class LedgerLeg(models.Model):
 
     def __str__(self):
         side = "Dr" if self.amount_cents > 0 else "Cr"
-        return f"{side} {abs(self.amount_cents)} {self.account_id}"
+        return f"{side} {format_cents(abs(self.amount_cents))}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -10,13 +10,16 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, PermissionDenied
 from django.db import models, transaction
-from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.http import Http404, HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
 
 from strathwell.api.permissions import staff_can
+from strathwell.audit.models import AuditLog
 from strathwell.audit.services import log_admin_action, snapshot
+from strathwell.console.display import format_cents
 
 READ_ONLY_MESSAGE = (
     "Read-only mode: the service is not accepting changes right now, so nothing was saved "
@@ -178,8 +181,210 @@ class ConfirmActionMixin:
         }
 
 
-class AuditedModelAdmin(AuditedAdminMixin, ConfirmActionMixin, admin.ModelAdmin):
-    """The base ModelAdmin of the console: audited edits, read-only mode, confirm actions."""
+class ObjectActionsMixin:
+    """Every confirm action of a ModelAdmin is also a button on the object's own page
+    ("object tools"). The button opens `<object>/actions/<name>/`, which runs the very same
+    action on a queryset of that one object: the same confirmation page and form, the same
+    permission check (`staff_can` on the action's operation: not offered, and refused when
+    posted, to a user without it), the same audit rows; then back to the object's page."""
+
+    def object_actions(self, request) -> list:
+        return [
+            (name, func.confirm_spec)
+            for name, (func, _, _) in self.get_actions(request).items()
+            if getattr(func, "confirm_spec", None) is not None
+        ]
+
+    def get_urls(self):
+        opts = self.opts
+        view = self.admin_site.admin_view(self.object_action_view)
+        return [
+            path(
+                "<path:object_id>/actions/<str:action>/",
+                view,
+                name=f"{opts.app_label}_{opts.model_name}_object_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def object_action_view(self, request, object_id, action):
+        actions = self.get_actions(request)
+        entry = actions.get(action)
+        if entry is None or getattr(entry[0], "confirm_spec", None) is None:
+            raise PermissionDenied  # unknown, or an action this user may not run
+        queryset = self.get_queryset(request).filter(pk=unquote(object_id))
+        if not queryset.exists():
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        response = entry[0](self, request, queryset)
+        if response is not None:  # the confirmation page (again, with errors)
+            return response
+        return HttpResponseRedirect(
+            reverse(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[quote(object_id)],
+            )
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        opts = self.opts
+        tools = [
+            {
+                "label": spec.label,
+                "name": name,
+                "url": reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_object_action",
+                    args=[object_id, name],
+                ),
+            }
+            for name, spec in self.object_actions(request)
+        ]
+        context = {"confirm_object_actions": tools, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+
+def changed_fields(before, after) -> list[dict]:
+    """The fields an audit row changed: name, old value, new value (only those that differ)."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    rows = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key, "—"), after.get(key, "—")
+        if old != new:
+            rows.append({"field": key, "before": _value(key, old), "after": _value(key, new)})
+    return rows
+
+
+def _value(key: str, value) -> str:
+    if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return format_cents(value)
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+class AuditHistoryMixin:
+    """The object's "History" page lists its AuditLog rows (who, what, why, and a diff of the
+    fields each one changed), newest first; Django's own admin log is shown below when it has
+    entries."""
+
+    history_limit = 200
+
+    def history_view(self, request, object_id, extra_context=None):
+        rows = AuditLog.objects.filter(
+            target_type=self.opts.label_lower, target_id=str(unquote(object_id))
+        ).order_by("-created_at")[: self.history_limit]
+        audit_rows = [
+            {
+                "created_at": row.created_at,
+                "actor": row.actor_email or "—",
+                "action": row.action,
+                "reason": row.reason,
+                "changes": changed_fields(row.before, row.after),
+            }
+            for row in rows
+        ]
+        context = {"audit_rows": audit_rows, **(extra_context or {})}
+        return super().history_view(request, object_id, extra_context=context)
+
+
+# Columns never shown in lists: raw ids (search by id still works through search_fields).
+HIDDEN_LIST_COLUMNS = {"id", "pk", "payment_id", "booking_id", "vendor_id", "payout_id"}
+
+
+def _money_display(field_name: str, verbose_name: str):
+    def show(obj):
+        return format_cents(getattr(obj, field_name), money_currency(obj))
+
+    label = str(verbose_name).replace(" cents", "").replace("cents", "").strip() or "amount"
+    return admin.display(description=label)(show)
+
+
+def money_currency(obj) -> str:
+    """The currency of a money field on `obj`: its own, else its booking's or payment's."""
+    for attr in ("currency", "booking", "payment", "refund", "entry"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and attr == "currency":
+            return value
+        if value is not None and attr != "currency" and getattr(value, "currency", None):
+            return value.currency
+    return settings.DEFAULT_CURRENCY
+
+
+class MoneyDisplayMixin:
+    """Every `*_cents` model field shows as money with its currency (`675.00 USD`, labelled
+    without "cents") in lists, change pages and inlines; raw id columns are left out of lists."""
+
+    def _money_name(self, name):
+        if not isinstance(name, str) or not name.endswith("_cents"):
+            return name
+        try:
+            label = self.model._meta.get_field(name).verbose_name
+        except FieldDoesNotExist:  # a property of the model (amount_paid_cents...)
+            if not hasattr(self.model, name):
+                return name
+            label = name.replace("_", " ")
+        attr = f"{name}__money"
+        if not hasattr(self, attr):
+            setattr(self, attr, _money_display(name, label))
+        return attr
+
+    def _money_names(self, names, shown_read_only=None):
+        out = []
+        for name in names:
+            if shown_read_only is None or name in shown_read_only:
+                name = self._money_name(name)
+            if name not in out:
+                out.append(name)
+        return out
+
+    def _read_only_names(self, request, obj):
+        """Fields shown read-only: the declared read-only ones, or all without change rights."""
+        if not self.has_change_permission(request, obj):
+            return None  # every field
+        return set(super().get_readonly_fields(request, obj))
+
+    def get_fields(self, request, obj=None):
+        # The raw id is in the page's address, not in its text (search by id still works).
+        names = [name for name in super().get_fields(request, obj) if name != "id"]
+        return self._money_names(names, self._read_only_names(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        names = list(super().get_readonly_fields(request, obj))
+        # The money display and its field: the form leaves the raw field out.
+        return [*self._money_names(names), *(n for n in names if n not in self._money_names(names))]
+
+    def get_fieldsets(self, request, obj=None):
+        if self.fieldsets is None:  # built from get_fields
+            return super().get_fieldsets(request, obj)
+        shown = self._read_only_names(request, obj)
+        return [
+            (title, {**options, "fields": self._money_names(options.get("fields", ()), shown)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    def get_list_display(self, request):
+        names = [
+            name
+            for name in super().get_list_display(request)
+            if not (isinstance(name, str) and name in HIDDEN_LIST_COLUMNS)
+        ]
+        return self._money_names(names)
+
+    def get_search_results(self, request, queryset, search_term):
+        # A pasted id (with or without the dashes of a UUID) finds its object exactly.
+        return super().get_search_results(request, queryset, search_term.strip())
+
+
+class AuditedModelAdmin(
+    MoneyDisplayMixin,
+    AuditHistoryMixin,
+    ObjectActionsMixin,
+    AuditedAdminMixin,
+    ConfirmActionMixin,
+    admin.ModelAdmin,
+):
+    """The base ModelAdmin of the console: audited edits, read-only mode, confirm actions (on
+    the list and on each object's page), money with its currency, History from the audit log."""
 
 
 class ReadOnlyModelAdmin(AuditedModelAdmin):
@@ -195,8 +400,8 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
         return False
 
 
-class ReadOnlyInline:
-    """An inline that only shows rows."""
+class ReadOnlyInline(MoneyDisplayMixin):
+    """An inline that only shows rows (money with its currency)."""
 
     extra = 0
     can_delete = False

@@ -62,13 +62,15 @@ def _humanize(key) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _format(key, value) -> str:
+def _format(key, value, currency=None) -> str:
     if str(key).endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
-        return format_cents(value)
+        return format_cents(value, currency)
     return str(value)
 
 
 def _rows(data: dict, prefix: str = "") -> list[tuple[str, str]]:
+    # A group with a currency (money per currency) shows every amount with it.
+    currency = data.get("currency") if isinstance(data.get("currency"), str) else None
     rows = []
     for key, value in data.items():
         label = f"{prefix}{_humanize(key)}"
@@ -77,7 +79,7 @@ def _rows(data: dict, prefix: str = "") -> list[tuple[str, str]]:
         elif isinstance(value, list | tuple):
             rows.append((label, ", ".join(str(v) for v in value)))
         else:
-            rows.append((label, _format(key, value)))
+            rows.append((label, _format(key, value, currency)))
     return rows
 
 

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every error under /api/ is the JSON envelope, with DEBUG on too.
+    "strathwell.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files (the staff console's CSS/JS) from gunicorn in the image.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -128,3 +128,59 @@ def test_staff_set_up_an_authenticator_at_first_sign_in(
     wait_for(driver, "#staff-queues")
     driver.save_screenshot(str(artifacts_dir / "signed-in.png"))
     assert AuditLog.objects.filter(action="staff.otp_enrolled", actor=staff).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_act_from_an_object_page_and_read_its_history(
+    chromium_driver, live_server, artifacts_dir
+):
+    """On a seeded demo world at 1440 px: the landing page and a booking's page (its lines,
+    payments, refunds, payouts and disputes inline) are screenshotted; a payout is held from
+    its own page (the object tool → the same confirmation page) and its History lists the
+    audit row with the reason and the status change."""
+    from backoffice.demo import seed_world
+    from bookings.models import Booking
+
+    driver = chromium_driver
+    driver.set_window_size(1440, 1800)
+    seed_world()
+    staff = AdminFactory(email="hana.history@strathwell.test", full_name="Hana History")
+    payout = builders.eligible_payout()
+    reason = "Organizer reported a damaged stage; holding until it is checked."
+
+    log_in(driver, live_server.url, staff.email)
+    driver.save_screenshot(str(artifacts_dir / "landing.png"))
+
+    booking = Booking.objects.filter(payments__isnull=False, payouts__isnull=False).first()
+    driver.get(f"{live_server.url}/admin/bookings/booking/{booking.pk}/change/")
+    wait_for(driver, "#content-main")
+    page = driver.find_element(By.ID, "content-main").text
+    assert booking.title in page and " USD" in page and "cents" not in page.lower()
+    for heading in ("PAYMENTS", "REFUNDS", "PAYOUTS", "DISPUTES"):  # inline titles (CSS caps)
+        assert heading in page.upper()
+    body = driver.find_element(By.TAG_NAME, "body")
+    driver.set_window_size(1440, max(1800, body.size["height"] + 200))
+    driver.save_screenshot(str(artifacts_dir / "booking.png"))
+    driver.set_window_size(1440, 1800)
+
+    driver.get(f"{live_server.url}/admin/payments/payout/{payout.pk}/change/")
+    driver.find_element(By.CSS_SELECTOR, "a.object-action-hold_payouts").click()
+    form = wait_for(driver, "#confirm-action-form")
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.ELIGIBLE
+    form.find_element(By.NAME, "reason").send_keys(reason)
+    form.find_element(By.ID, "confirm-submit").click()
+    success = wait_for(driver, "ul.messagelist li.success")
+    assert "Held 1 payout" in success.text
+    assert driver.current_url.endswith(f"/admin/payments/payout/{payout.pk}/change/")
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.HELD
+
+    driver.find_element(By.CSS_SELECTOR, "a.historylink").click()
+    history = wait_for(driver, "#audit-history").text
+    assert reason in history and staff.email in history
+    assert "status: eligible → held" in history
+    driver.save_screenshot(str(artifacts_dir / "history.png"))
+    for name in ("landing.png", "booking.png", "history.png"):
+        assert (artifacts_dir / name).stat().st_size > 0

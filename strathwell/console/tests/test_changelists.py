@@ -34,7 +34,7 @@ PINNED = {
     "accounts.refreshtoken": 7,
     "accounts.subscription": 7,
     "auth.group": 5,
-    "audit.auditlog": 8,
+    "audit.auditlog": 10,  # + the actor filter, + one query per target type on the page
     "vendors.vendor": 8,
     "vendors.venueprofile": 8,
     "vendors.serviceprofile": 9,
@@ -45,7 +45,7 @@ PINNED = {
     "bookings.booking": 8,
     "bookings.bookingvendor": 7,
     "payments.payment": 8,
-    "payments.payout": 8,
+    "payments.payout": 9,  # + the vendor filter's choices
     "payments.ledgerentry": 8,
     "payments.allocation": 8,
     "payments.ledgeraccount": 6,

@@ -71,7 +71,8 @@ def test_index_shows_the_overview_figures(staff_client, backlog):
     assert sections["Payouts"]["Paid"] == str(figures["payouts"]["paid"])
     paid_out = figures["money"]["paid_out_cents"]
     assert paid_out > 0
-    assert sections["Money"]["Paid out"] == f"{paid_out // 100:,}.{paid_out % 100:02d}"
+    currency = figures["money"]["currency"].upper()
+    assert sections["Money"]["Paid out"] == f"{paid_out // 100:,}.{paid_out % 100:02d} {currency}"
     html = response.content.decode()
     assert "staff-overview" in html and "Paid out" in html
 
@@ -89,8 +90,8 @@ def test_overview_sections_skip_a_repeated_currency_group():
     sections = overview_sections(data)
 
     assert [s["title"] for s in sections] == ["Vendors", "Money", "Money by currency · EUR"]
-    assert dict(sections[1]["rows"])["Held"] == "1.50"
-    assert dict(sections[2]["rows"])["Held"] == "-0.05"
+    assert dict(sections[1]["rows"])["Held"].startswith("1.50 ")  # with its currency
+    assert dict(sections[2]["rows"])["Held"] == "-0.05 EUR"
 
 
 def test_failed_event_queue_matches_the_outcome(staff_client):
