@@ -253,20 +253,31 @@ def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
             event.processed_at = timezone.now()
             event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
         return ProcessResult(event=event)
+    except _Refused as refused:  # nothing may stay of what the handler did: rolled back
+        outcome, note, failed = refused.outcome, refused.note, False
     except Exception as exc:
         logger.exception("Processing Stripe event %s failed", event_pk)
-        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+        outcome, note, failed = Outcome.FAILED, f"{type(exc).__name__}: {exc}", True
     with transaction.atomic():
         event = locks.lock_webhook_event(event_pk)
         if event.outcome in FINAL_OUTCOMES and not force:
             # Another delivery processed it while ours was rolling back.
             return ProcessResult(event=event, duplicate=True)
         event.attempts += 1
-        event.outcome = Outcome.FAILED
-        event.error = error
-        event.processed_at = None
+        event.outcome = outcome
+        event.error = note[:MAX_ERROR_LENGTH]
+        event.processed_at = None if failed else timezone.now()
         event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
-    return ProcessResult(event=event, failed=True)
+    return ProcessResult(event=event, failed=failed)
+
+
+class _Refused(Exception):
+    """A handler's final answer that must roll back what it started (money that cannot be
+    applied): `process_event` records `outcome` after the rollback."""
+
+    def __init__(self, outcome: str, note: str):
+        super().__init__(note)
+        self.outcome, self.note = outcome, note
 
 
 # --- 4. retry (the `retry_webhook_events` job) ---------------------------------------------------
@@ -351,14 +362,15 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
             applied = services.record_payment_success(payment, event=event, savepoint=False)
         except InvalidTransition as exc:
             # Money arrived that cannot be applied (canceled payment or booking, booking paid
-            # twice): staff must look at it, so it is a mismatch, not a silent stale.
+            # twice): staff must look at it, so it is a mismatch, not a silent stale. Raised
+            # through the event's transaction so that nothing the flow wrote stays.
             logger.warning(
                 "Stripe event %s: payment %s succeeded but was not applied: %s",
                 event.stripe_event_id,
                 payment.pk,
                 exc.message,
             )
-            return Outcome.MISMATCH, f"not applied: {exc.message}"
+            raise _Refused(Outcome.MISMATCH, f"not applied: {exc.message}") from exc
         if not applied:
             return Outcome.STALE, "the payment had already succeeded"
         return Outcome.PROCESSED, ""
