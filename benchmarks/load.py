@@ -207,6 +207,13 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    if os.environ.get("BENCH_INPROCESS", "1") == "0":  # comparing gunicorn settings only
+        for key, label, _ in PATHS:
+            ratios = [
+                r["rps"] / h["rps"] for r, h in zip(results[key], results["health"], strict=True)
+            ]
+            print(f"{label:<34} ×/health {statistics.median(ratios):.2f}")
+        return
     inproc = json.loads(run_py(env, "benchmarks/seed_load.py", "inprocess"))
     report(results, inproc, gunicorn_conf)
 
