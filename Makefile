@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/strathwell)
 PYTEST_ARGS ?=
 
-.PHONY: install lock audit run worker beat periodic test fuzz image lint format migrate check-migrations schema bench clean
+.PHONY: install lock audit run worker beat periodic test fuzz image lint format migrate check-migrations schema bench bench-inprocess clean
 
 $(VENV)/bin/python:
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -87,8 +87,17 @@ schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /tmp/strathwell-openapi.yaml
 
 # Throughput of the hot paths on PostgreSQL (numbers, not assertions).
+# The load benchmark (benchmarks/load.py): gunicorn + PostgreSQL + Redis driven by wrk (Debian's
+# `wrk`, installed when run as root, else the command is printed); writes benchmarks/RESULTS.md
+# and benchmarks/throughput.png. Not part of `make test` or CI. BENCH_DURATION=<s> per path.
 bench: install
 	@PYTHON=$(PY) DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure_postgres.sh
+	@PYTHON=$(PY) scripts/ensure_redis.sh
+	$(PIP) install --quiet -r benchmarks/requirements.txt
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/load.py
+
+# The older in-process micro-benchmarks (Django's test client; trust screening).
+bench-inprocess: install
 	DATABASE_URL=$(patsubst %/strathwell,%/strathwell_bench,$(TEST_DATABASE_URL)) $(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_screening.py
 

@@ -15,8 +15,13 @@ def _int(name: str, default: int) -> int:
 
 
 bind = f"0.0.0.0:{_int('PORT', 8000)}"
+# Chosen by measurement (`make bench`, 2 CPUs, PostgreSQL and Redis on the same machine; wrk 2
+# threads × 16 connections): gthread 3 workers × 4 threads served 2.0× the /health, 2.5× the
+# /templates, 1.6× the /bookings and 2.5× the webhook-ingest requests/s of sync 3 × 1, and
+# 3 × 4 beat 2 × 4 on every path but /bookings (within noise). Requests spend much of their
+# time waiting on PostgreSQL and Redis, which threads overlap. See benchmarks/RESULTS.md.
 workers = _int("WEB_CONCURRENCY", 3)
-threads = _int("GUNICORN_THREADS", 1)
+threads = _int("GUNICORN_THREADS", 4)
 # A worker silent for this long is killed and replaced. It is well above the Stripe call
 # budget (STRIPE_CALL_BUDGET_SECONDS, 9 s), so a slow Stripe answers 502 before it fires.
 timeout = _int("GUNICORN_TIMEOUT", 30)

@@ -769,7 +769,13 @@ class Booking(Transitions, models.Model):
         return locked
 
     def mark_paid(
-        self, *, actor=None, payment=None, received_cents: int = 0, locked: bool = False
+        self,
+        *,
+        actor=None,
+        payment=None,
+        received_cents: int = 0,
+        locked: bool = False,
+        units=None,
     ) -> "Booking":
         """`ready_for_payment → paid`, called by payments inside its own transaction (which
         already holds this row's lock), recording the deposit received (`received_cents`, as
@@ -777,7 +783,7 @@ class Booking(Transitions, models.Model):
         Idempotent: on a booking already paid (or past it) it is a no-op that returns the
         booking, since webhooks are redelivered. `locked=True`: this instance was locked and
         re-read by the caller in this transaction, which this call is part of (not read again,
-        no savepoint of its own)."""
+        no savepoint of its own); `units`: its capacity units, already locked by the caller."""
         with transaction.atomic(savepoint=not locked):
             locked = self if locked else locks.lock_booking(self.pk)
             if locked.status in self.ALREADY_PAID:
@@ -792,7 +798,9 @@ class Booking(Transitions, models.Model):
                 paid_at=timezone.now(),
                 amount_paid_cents=locked.amount_paid_cents + received_cents,
             )
-            availability.book_for_booking(locked.pk, actor=actor, reason="The booking was paid.")
+            availability.book_for_booking(
+                locked.pk, actor=actor, reason="The booking was paid.", units=units
+            )
         return locked
 
     def _to_canceled(self, *, actor, action: str, reason: str, allowed_from) -> None:

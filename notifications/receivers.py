@@ -73,6 +73,20 @@ def _lines(booking_id) -> list[BookingVendor]:
     )
 
 
+def _locked_lines(booking: Booking) -> list[BookingVendor]:
+    """The booking's lines: those the flow locked and attached to it (`record_payment_success`
+    puts them in the booking's `vendors` prefetch cache, with their vendors), else one query."""
+    cached = getattr(booking, "_prefetched_objects_cache", {}).get("vendors")
+    return list(cached) if cached is not None else _lines(booking.pk)
+
+
+def _booking_of_payment(payment: Payment) -> Booking:
+    """The payment's booking: the locked row the flow attached to it, else one query."""
+    if Payment.booking.is_cached(payment):
+        return payment.booking
+    return Booking.objects.get(pk=payment.booking_id)
+
+
 def _booking_of(line: BookingVendor) -> Booking:
     return line.booking  # cached by the answering flows; one query otherwise
 
@@ -294,7 +308,7 @@ def payment_succeeded(event: Event) -> list[Draft]:
     gets a receipt, each vendor its share (the allocation API.md defines, computed with the
     same function `record_payment_success` uses)."""
     payment: Payment = event.target
-    booking = Booking.objects.get(pk=payment.booking_id)
+    booking = _booking_of_payment(payment)
     if payment.kind != Payment.Kind.DEPOSIT:
         # A balance payment: the organizer gets the receipt; the vendors' shares of it become
         # completion payouts, told when they become eligible.
@@ -307,7 +321,7 @@ def payment_succeeded(event: Event) -> list[Draft]:
             f"{money(payment.amount_cents, payment.currency)} for {_title(booking)} on "
             f"{day(booking.event_date)}.",
         )
-    lines = _lines(booking.pk)
+    lines = _locked_lines(booking)
     drafts = _to_organizer(
         event,
         booking,

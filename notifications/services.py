@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from notifications.models import Notification, email_dedupe_key
 from strathwell.console.display import format_cents
+from strathwell.db import insert_ignore_conflicts
 from strathwell.jobs.outbox import OutboxItem, enqueue
 from trust.screening import screen_text
 
@@ -51,18 +50,13 @@ def notify(drafts: list[Draft]) -> list:
         )
         for d in drafts
     ]
-    with transaction.atomic():
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        # The rows that carry our ids are the ones this call wrote (a conflict kept the first).
-        written = list(
-            Notification.objects.filter(pk__in=[row.pk for row in rows])
-            .order_by("created_at", "id")
-            .values_list("pk", flat=True)
-        )
-        enqueue(
-            OutboxItem(EMAIL_TOPIC, email_dedupe_key(pk), {"notification_id": str(pk)})
-            for pk in written
-        )
+    # ONE statement: the rows a conflict skipped (a pair already told) are not returned.
+    inserted = set(insert_ignore_conflicts(rows))
+    written = [row.pk for row in rows if row.pk in inserted]
+    enqueue(
+        OutboxItem(EMAIL_TOPIC, email_dedupe_key(pk), {"notification_id": str(pk)})
+        for pk in written
+    )
     return written
 
 

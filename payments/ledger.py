@@ -96,23 +96,30 @@ def payable(vendor_id, currency: str) -> AccountKey:
 
 
 def ensure_accounts(keys: Iterable[AccountKey]) -> dict[str, models.LedgerAccount]:
-    """The accounts of these keys by code, created on first use (one query when they all
-    exist; racing creators are settled by the unique code)."""
+    """The accounts of these keys by code, created on first use (one query on PostgreSQL,
+    new or not; racing creators are settled by the unique code)."""
     wanted = {key.code: key for key in keys}
-    found = {a.code: a for a in models.LedgerAccount.objects.filter(code__in=list(wanted))}
+    if not wanted:
+        return {}
+    if connection.vendor == "postgresql":
+        # ONE statement whether or not some are new: the insert of every key (existing ones
+        # skipped) and the read of those that existed.
+        found = {a.code: a for a in _create_accounts(list(wanted.values()), read_existing=True)}
+    else:
+        found = {a.code: a for a in models.LedgerAccount.objects.filter(code__in=list(wanted))}
     missing = [key for code, key in wanted.items() if code not in found]
-    if missing:
+    if missing and connection.vendor != "postgresql":
         found.update((a.code, a) for a in _create_accounts(missing))
-        still = [key for key in missing if key.code not in found]
-        if still:  # created by a concurrent transaction after our statement's snapshot
-            found.update(
-                (a.code, a)
-                for a in models.LedgerAccount.objects.filter(code__in=[k.code for k in still])
-            )
+    still = [key for key in missing if key.code not in found]
+    if still:  # created by a concurrent transaction after our statement's snapshot
+        found.update(
+            (a.code, a)
+            for a in models.LedgerAccount.objects.filter(code__in=[k.code for k in still])
+        )
     return found
 
 
-def _create_accounts(keys: list[AccountKey]) -> list:
+def _create_accounts(keys: list[AccountKey], *, read_existing: bool = False) -> list:
     """Insert the accounts that do not exist yet and return them, in ONE statement
     (`INSERT … ON CONFLICT DO NOTHING RETURNING`): a first payment's new escrow account costs
     one query, not three."""
@@ -131,11 +138,20 @@ def _create_accounts(keys: list[AccountKey]) -> list:
             prep["vendor"].get_db_prep_value(key.vendor_id, connection),
             prep["created_at"].get_db_prep_value(now, connection),
         ]
+    cols = "id, code, type, currency, booking_id, vendor_id, created_at"
     sql = (
         f"INSERT INTO {table} (code, type, currency, booking_id, vendor_id, created_at) "
-        f"VALUES {rows} ON CONFLICT (code) DO NOTHING "
-        "RETURNING id, code, type, currency, booking_id, vendor_id, created_at"
+        f"VALUES {rows} ON CONFLICT (code) DO NOTHING RETURNING {cols}"
     )
+    if read_existing:
+        # PostgreSQL: the SELECT sees the snapshot before the insert, so each account comes
+        # back once, from the insert or from the table.
+        codes = ", ".join(["%s"] * len(keys))
+        sql = (
+            f"WITH inserted AS ({sql}) SELECT {cols} FROM inserted "
+            f"UNION ALL SELECT {cols} FROM {table} WHERE code IN ({codes})"
+        )
+        params += [key.code for key in keys]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [

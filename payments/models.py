@@ -114,11 +114,15 @@ class Payment(Transitions, models.Model):
             locked.save(update_fields=["stripe_payment_intent_id", "client_secret", "updated_at"])
         return locked
 
-    def mark_succeeded(self, *, actor=None, reason="", locked: bool = False) -> "Payment":
+    def mark_succeeded(
+        self, *, actor=None, reason="", locked: bool = False, payouts_created_at=None
+    ) -> "Payment":
         """pending|failed → succeeded. Only `services.record_payment_success` calls this, in the
-        transaction that also allocates the money. A repeat is a no-op. `locked=True`: this
-        instance was locked and re-read by the caller in this transaction, which this call is
-        part of (not read again, no savepoint of its own)."""
+        transaction that also allocates the money (and creates the payouts: it passes
+        `payouts_created_at`, written in the same UPDATE). A repeat is a no-op. `locked=True`:
+        this instance was locked and re-read by the caller in this transaction, which this call
+        is part of (not read again, no savepoint of its own)."""
+        extra = {} if payouts_created_at is None else {"payouts_created_at": payouts_created_at}
         with transaction.atomic(savepoint=not locked):
             locked = self if locked else self.lock_row()
             if locked.status != self.Status.SUCCEEDED:
@@ -129,6 +133,7 @@ class Payment(Transitions, models.Model):
                     reason=reason,
                     succeeded_at=timezone.now(),
                     failure_message="",
+                    **extra,
                 )
         return locked
 

@@ -41,6 +41,7 @@ from disputes.models import Dispute
 from payments import ledger, locks, stripe_client
 from payments.allocation import allocate
 from payments.models import Allocation, Payment, Payout, Refund, RefundLine
+from strathwell.audit import services as audit
 from strathwell.exceptions import (
     DomainValidationError,
     InvalidTransition,
@@ -78,7 +79,7 @@ def record_payment_success(
     with transaction.atomic(savepoint=savepoint):
         booking = locks.lock_booking(payment.booking_id)
         lines = locks.lock_lines(booking.pk)
-        locks.lock_booking_units(booking.pk)  # booked by `mark_paid` below: before the payments
+        units = locks.lock_booking_units(booking.pk)  # booked by `mark_paid` below
         # The booking's payments, this one included, in one lock: is it already paid by
         # another payment of this kind, and which pending ones must be voided?
         payments = locks.lock_payments(booking.pk, statuses=Payment.Status.values)
@@ -112,13 +113,29 @@ def record_payment_success(
                 details={"payment_id": str(locked.pk), "booking_status": booking.status},
             )
 
-        locked = locked.mark_succeeded(actor=actor, reason=reason, locked=True)
-        if is_balance:
-            booking.record_money(received=locked.amount_cents)
-        else:
-            booking = booking.mark_paid(
-                actor=actor, payment=locked, received_cents=locked.amount_cents, locked=True
+        # The locked booking and lines, attached for the receivers of the signals below (the
+        # notifications read them; no query again).
+        booking._prefetched_objects_cache = {"vendors": lines}
+        locked.booking = booking
+        # The audit rows of the payment's, the booking's and the units' transitions: one
+        # INSERT (an exception leaving the block rolls the whole flow back, rows included).
+        with audit.collected():
+            locked = locked.mark_succeeded(
+                actor=actor, reason=reason, locked=True, payouts_created_at=timezone.now()
             )
+            if locked.payouts_created_at is None:  # it had succeeded already (no transition)
+                locked.payouts_created_at = timezone.now()
+                locked.save(update_fields=["payouts_created_at", "updated_at"])
+            if is_balance:
+                booking.record_money(received=locked.amount_cents)
+            else:
+                booking = booking.mark_paid(
+                    actor=actor,
+                    payment=locked,
+                    received_cents=locked.amount_cents,
+                    locked=True,
+                    units=units,
+                )
         # The booking is paid: its other payments (a failed one is still payable with another
         # card) must not charge the organizer a second time. Payments before payouts.
         _void_payments(
@@ -183,8 +200,6 @@ def record_payment_success(
             for line, a in shares
             for kind, field in kinds
         )
-        locked.payouts_created_at = timezone.now()
-        locked.save(update_fields=["payouts_created_at", "updated_at"])
         if booking.status == Booking.Status.COMPLETED:
             # A balance that arrived after completion: its payouts are due at once.
             on_booking_completed(booking, actor=actor)

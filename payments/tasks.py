@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 
+from celery import shared_task
 from django.conf import settings
 from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
@@ -138,3 +139,14 @@ def reconcile_stripe() -> int:
             reason=f"{len(differences)} difference(s) between our records and Stripe's",
         )
     return len(differences)
+
+
+# --- webhook processing (WEBHOOK_PROCESSING=async) ----------------------------------------------
+
+
+@shared_task(name="payments.process_webhook_event", ignore_result=True)
+def process_webhook_event(event_pk: int) -> str:
+    """Process a recorded Stripe event on the worker (enqueued by the webhook view after the
+    event's INSERT). Safe to run twice (the event's row lock and outcome decide); a failure is
+    recorded on the event and retried by `retry_webhook_events`, not raised to Celery."""
+    return webhooks.process_event(event_pk).event.outcome

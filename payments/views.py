@@ -2,9 +2,11 @@
 staff, and the staff view of webhook events. Thin: every rule lives in models/services."""
 
 import json
+from functools import partial
 
 import django_filters
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.models import Booking
-from payments import deposits, services, webhooks
+from payments import deposits, services, tasks, webhooks
 from payments import serializers as s
 from payments.models import Payment, Payout, Refund, WebhookEvent
 from strathwell.api.exceptions import error_body
@@ -176,8 +178,23 @@ class StripeWebhookView(APIView):
     )
     def post(self, request):
         data = webhooks.verify(request.body, request.headers.get("Stripe-Signature"))
-        event = webhooks.record_event(data)
+        event, _created = webhooks.record_event(data)
         webhooks.refuse_other_mode(event)
+        if webhooks.processing_is_async():
+            # Acknowledged now; the worker processes it (the retry job if the task is lost).
+            duplicate = event.outcome in webhooks.FINAL_OUTCOMES
+            if not duplicate:
+                transaction.on_commit(
+                    partial(tasks.process_webhook_event.delay, event.pk), robust=True
+                )
+            return Response(
+                {
+                    "received": True,
+                    "event_id": event.stripe_event_id,
+                    "outcome": event.outcome,
+                    "duplicate": duplicate,
+                }
+            )
         result = webhooks.process_event(event.pk)
         if result.failed:
             return Response(

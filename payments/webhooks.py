@@ -9,10 +9,16 @@ Flow of one delivery (`POST /api/v1/webhooks/stripe`):
    `invalid_payload`. NUL characters are removed and out-of-range numbers (`1e400`) kept as
    their text, so every signed event fits PostgreSQL's jsonb. Nothing is recorded for a
    delivery that fails verification.
-2. `record_event()` — one `WebhookEvent` row per Stripe event id (the unique constraint decides
-   between racing copies). `refuse_other_mode()` — an event whose `livemode` is not the mode of
+2. `record_event()` — one `WebhookEvent` row per Stripe event id, in one
+   `INSERT … ON CONFLICT DO NOTHING` (the unique constraint decides between racing copies).
+   `refuse_other_mode()` — an event whose `livemode` is not the mode of
    `STRIPE_SECRET_KEY` (a test event reaching a live deployment, or the reverse) is kept as a
    `mismatch` and answered 400 `livemode_mismatch`; it never moves money.
+   With `WEBHOOK_PROCESSING` async (the default when a broker is configured) the request
+   stops here and answers 200 (`outcome: received`); the `payments.process_webhook_event`
+   task, enqueued on commit, runs step 3 on the worker, and the `retry_webhook_events` job
+   processes any event whose task was lost. Sync (no broker, the tests): step 3 runs in the
+   request, whose answer carries the outcome.
 3. `process_event()` — locks that row; an event with a final outcome is a duplicate (200, no
    effect). Otherwise the handler runs inside a savepoint: an exception rolls its effects back,
    the row is kept as `failed` with the error, and the view answers 500 so Stripe retries.
@@ -42,6 +48,7 @@ from accounts import billing
 from payments import locks, services
 from payments.models import Payment, Refund, WebhookEvent
 from strathwell.api.parsers import JSONDocumentError, load_json, strip_nul
+from strathwell.db import insert_ignore_conflicts
 from strathwell.exceptions import DomainError, InvalidTransition
 
 logger = logging.getLogger("strathwell.payments")
@@ -164,17 +171,22 @@ def _signed_at(signature_header: str) -> int:
 # --- 2. record ---------------------------------------------------------------------------------
 
 
-def record_event(data: dict) -> WebhookEvent:
-    """The event's row, created on first sight (racing copies: the unique id decides)."""
-    event, _created = WebhookEvent.objects.get_or_create(
+def record_event(data: dict) -> tuple[WebhookEvent, bool]:
+    """The event's row and whether this call created it: ONE statement on first sight
+    (`INSERT … ON CONFLICT DO NOTHING RETURNING`; racing copies: the unique id decides), one
+    more (a SELECT) for a redelivery."""
+    event = WebhookEvent(
         stripe_event_id=data["id"][:255],
-        defaults={
-            "type": data["type"][:100],
-            "payload": data,
-            "livemode": bool(data.get("livemode")),
-        },
+        type=data["type"][:100],
+        payload=data,
+        livemode=bool(data.get("livemode")),
     )
-    return event
+    inserted = insert_ignore_conflicts([event], returning="id")
+    if inserted:
+        event.pk = inserted[0]
+        event._state.adding = False
+        return event, True
+    return WebhookEvent.objects.get(stripe_event_id=event.stripe_event_id), False
 
 
 def key_is_live() -> bool:
@@ -205,36 +217,67 @@ def refuse_other_mode(event: WebhookEvent) -> None:
     )
 
 
+def processing_is_async() -> bool:
+    """Whether the request leaves processing to the worker (`WEBHOOK_PROCESSING`; empty: when
+    tasks go to a broker rather than running eagerly in the request)."""
+    mode = settings.WEBHOOK_PROCESSING
+    if mode:
+        return mode == "async"
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
 # --- 3. process ------------------------------------------------------------------------------
 
 
 def process_event(event_pk: int, *, force: bool = False) -> ProcessResult:
     """Process a stored event exactly once (row-locked). `force` reprocesses an event that
-    already has a final outcome (safe: every handler is idempotent)."""
+    already has a final outcome (safe: every handler is idempotent).
+
+    The handler runs in the event's own transaction (a savepoint when called inside one): an
+    exception rolls all of its effects back, then a second short transaction records the
+    event as `failed` with the error (no savepoint on the path every event takes)."""
+    try:
+        with transaction.atomic():
+            event = locks.lock_webhook_event(event_pk)
+            if event.outcome in FINAL_OUTCOMES and not force:
+                return ProcessResult(event=event, duplicate=True)
+            was_final = event.outcome in FINAL_OUTCOMES
+            event.attempts += 1
+            outcome, note = _dispatch(event)
+            if force and was_final and outcome == Outcome.STALE:
+                # A forced replay that changed nothing keeps the record of what the event did.
+                event.save(update_fields=["attempts"])
+                return ProcessResult(event=event)
+            event.outcome = outcome
+            event.error = note[:MAX_ERROR_LENGTH]
+            event.processed_at = timezone.now()
+            event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
+        return ProcessResult(event=event)
+    except _Refused as refused:  # nothing may stay of what the handler did: rolled back
+        outcome, note, failed = refused.outcome, refused.note, False
+    except Exception as exc:
+        logger.exception("Processing Stripe event %s failed", event_pk)
+        outcome, note, failed = Outcome.FAILED, f"{type(exc).__name__}: {exc}", True
     with transaction.atomic():
         event = locks.lock_webhook_event(event_pk)
         if event.outcome in FINAL_OUTCOMES and not force:
+            # Another delivery processed it while ours was rolling back.
             return ProcessResult(event=event, duplicate=True)
         event.attempts += 1
-        try:
-            with transaction.atomic():  # a savepoint: a failure undoes the handler's effects
-                outcome, note = _dispatch(event)
-        except Exception as exc:
-            logger.exception("Processing Stripe event %s failed", event.stripe_event_id)
-            event.outcome = Outcome.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-            event.processed_at = None
-            event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
-            return ProcessResult(event=event, failed=True)
-        if force and event.outcome in FINAL_OUTCOMES and outcome == Outcome.STALE:
-            # A forced replay that changed nothing keeps the record of what the event did.
-            event.save(update_fields=["attempts"])
-            return ProcessResult(event=event)
         event.outcome = outcome
         event.error = note[:MAX_ERROR_LENGTH]
-        event.processed_at = timezone.now()
+        event.processed_at = None if failed else timezone.now()
         event.save(update_fields=["outcome", "error", "attempts", "processed_at"])
-    return ProcessResult(event=event)
+    return ProcessResult(event=event, failed=failed)
+
+
+class _Refused(Exception):
+    """A handler's final answer that must roll back what it started (money that cannot be
+    applied): `process_event` records `outcome` after the rollback."""
+
+    def __init__(self, outcome: str, note: str):
+        super().__init__(note)
+        self.outcome, self.note = outcome, note
 
 
 # --- 4. retry (the `retry_webhook_events` job) ---------------------------------------------------
@@ -315,18 +358,19 @@ def _dispatch(event: WebhookEvent) -> tuple[str, str]:
         if payment.status == Payment.Status.SUCCEEDED:
             return Outcome.STALE, "the payment had already succeeded"
         try:
-            # The handler block is a savepoint already: no second one inside it.
+            # The handler runs in the event's transaction: no savepoint of its own.
             applied = services.record_payment_success(payment, event=event, savepoint=False)
         except InvalidTransition as exc:
             # Money arrived that cannot be applied (canceled payment or booking, booking paid
-            # twice): staff must look at it, so it is a mismatch, not a silent stale.
+            # twice): staff must look at it, so it is a mismatch, not a silent stale. Raised
+            # through the event's transaction so that nothing the flow wrote stays.
             logger.warning(
                 "Stripe event %s: payment %s succeeded but was not applied: %s",
                 event.stripe_event_id,
                 payment.pk,
                 exc.message,
             )
-            return Outcome.MISMATCH, f"not applied: {exc.message}"
+            raise _Refused(Outcome.MISMATCH, f"not applied: {exc.message}") from exc
         if not applied:
             return Outcome.STALE, "the payment had already succeeded"
         return Outcome.PROCESSED, ""

@@ -59,3 +59,36 @@ def delete_in_batches(queryset, *, batch_size: int = 1000) -> int:
             if not pks:
                 return deleted
             deleted += queryset.model._base_manager.filter(pk__in=pks).delete()[0]
+
+
+def insert_ignore_conflicts(objs: list, *, returning: str = "pk") -> list:
+    """INSERT these unsaved model instances in ONE statement, skipping any row that conflicts
+    with a unique constraint (`ON CONFLICT DO NOTHING`), and return the `returning` column of
+    the rows actually inserted (`RETURNING`; PostgreSQL and SQLite ≥ 3.35). Unlike
+    `bulk_create(ignore_conflicts=True)` the caller learns which rows are new, without a
+    savepoint or a second SELECT. Fields' `pre_save` runs as in `save()` (auto_now_add…); a
+    database-generated primary key (AutoField) is left to the database."""
+    from django.db import connection
+
+    objs = list(objs)
+    if not objs:
+        return []
+    model = type(objs[0])
+    meta = model._meta
+    fields = [
+        f for f in meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))
+    ]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = []
+    for obj in objs:
+        params += [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    target = meta.pk if returning == "pk" else meta.get_field(returning)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES {', '.join([row_sql] * len(objs))} ON CONFLICT DO NOTHING "
+        f"RETURNING {connection.ops.quote_name(target.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [target.to_python(row[0]) for row in cursor.fetchall()]

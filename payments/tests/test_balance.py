@@ -155,14 +155,14 @@ def test_balance_webhook_redelivered_20_times_at_once_allocates_once():
     assert find_discrepancies()[1] == []
 
 
-WEBHOOK_QUERY_BUDGET = 25
+WEBHOOK_QUERY_BUDGET = 20
 
 
 # transaction=True: the request runs as in production (its atomic blocks are a transaction and
 # savepoints, not savepoints inside a test's transaction).
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("kind", "vendors"), [("deposit", 3), ("balance", 3), ("deposit", 12)])
-def test_success_webhook_stays_within_25_queries_whatever_the_vendor_count(
+def test_success_webhook_stays_within_20_queries_whatever_the_vendor_count(
     kind, vendors, django_assert_max_num_queries, api_client, monkeypatch
 ):
     # As in production with a broker: the request enqueues the owed emails after its commit
@@ -178,8 +178,10 @@ def test_success_webhook_stays_within_25_queries_whatever_the_vendor_count(
     else:
         payment = PaymentFactory(booking=ready_booking(prices=prices))
     body = succeeded(payment)
+    enqueued.clear()  # the set-up's own emails
 
-    # Measured: 25 for a deposit (23 for a balance), at 3 vendors as at 12.
+    # Measured: 20 for a deposit as for a balance, at 3 vendors as at 12: the event's INSERT,
+    # then its processing (test_webhook_speed.py pins it, with lines that hold units).
     with django_assert_max_num_queries(WEBHOOK_QUERY_BUDGET):
         response = post_event(api_client, body)
 

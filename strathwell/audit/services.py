@@ -5,6 +5,7 @@ import datetime
 import decimal
 import uuid
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models
 
@@ -63,7 +64,8 @@ def audit_snapshot(instance: models.Model | None) -> dict | None:
     return own() if callable(own) else snapshot(instance)
 
 
-def write_audit_log(*, actor, action, target, before=None, after=None, reason=""):
+def _audit_row(*, actor, action, target, before=None, after=None, reason=""):
+    """The (unsaved) AuditLog row of one change."""
     from strathwell.audit.models import AuditLog
 
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
@@ -73,7 +75,7 @@ def write_audit_log(*, actor, action, target, before=None, after=None, reason=""
         target_type, target_id = target._meta.label_lower, str(target.pk)
     else:  # ("type", id) for things that are not model rows
         target_type, target_id = target[0], str(target[1])
-    return AuditLog.objects.create(
+    return AuditLog(
         actor=actor_obj,
         actor_email=actor_email or "",
         action=action,
@@ -84,6 +86,61 @@ def write_audit_log(*, actor, action, target, before=None, after=None, reason=""
         reason=reason or "",
         ip=current_request_ip(),
     )
+
+
+# The rows of the innermost `collected()` block, written at its end (None: write at once).
+_collected: ContextVar[list | None] = ContextVar("strathwell_audit_collected", default=None)
+
+
+@contextmanager
+def collected():
+    """Keep the audit rows written inside this block and write them in ONE INSERT at its end,
+    in the same transaction (a flow that sends several domain signals: one query, not one per
+    signal). An exception leaving the block discards them: use it INSIDE the atomic block
+    whose rollback undoes the changes they record. Nested blocks join the outer one."""
+    if _collected.get() is not None:
+        yield
+        return
+    from strathwell.audit.models import AuditLog
+
+    rows: list = []
+    token = _collected.set(rows)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if rows:
+        AuditLog.objects.bulk_create(rows)
+
+
+def write_audit_log(*, actor, action, target, before=None, after=None, reason=""):
+    row = _audit_row(
+        actor=actor, action=action, target=target, before=before, after=after, reason=reason
+    )
+    pending = _collected.get()
+    if pending is not None:
+        pending.append(row)
+    else:
+        row.save(force_insert=True)
+    return row
+
+
+def write_audit_logs(*, actor, action, items, reason=""):
+    """One AuditLog row per (target, before, after) of a batch change, in ONE INSERT: the
+    same rows `write_audit_log` would write one by one."""
+    from strathwell.audit.models import AuditLog
+
+    rows = [
+        _audit_row(
+            actor=actor, action=action, target=target, before=before, after=after, reason=reason
+        )
+        for target, before, after in items
+    ]
+    pending = _collected.get()
+    if pending is not None:
+        pending.extend(rows)
+        return rows
+    return AuditLog.objects.bulk_create(rows) if rows else []
 
 
 def log_admin_action(*, actor, action, target, before=None, after=None, reason="", sender=None):

@@ -473,6 +473,13 @@ PAYMENT_WINDOW_HOURS = env.int("PAYMENT_WINDOW_HOURS", default=72)
 COMPLETION_GRACE_DAYS = env.int("COMPLETION_GRACE_DAYS", default=3)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+# Where a verified Stripe event is processed: `async` — the request records it and answers 200,
+# a worker task processes it (the `retry_webhook_events` job as the safety net); `sync` — in the
+# request, whose answer carries the outcome. Empty: async when a broker is configured
+# (REDIS_URL), sync otherwise (`make run` without Redis, the tests).
+WEBHOOK_PROCESSING = env.str("WEBHOOK_PROCESSING", default="")
+if WEBHOOK_PROCESSING not in ("", "sync", "async"):
+    raise ImproperlyConfigured("WEBHOOK_PROCESSING must be sync, async or empty (automatic).")
 # Spent/revoked/expired refresh tokens and idempotency records are deleted after this long.
 PURGE_AFTER_DAYS = env.int("PURGE_AFTER_DAYS", default=30)
 
