@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import User
 from bookings.models import Booking
 from disputes.models import Dispute
 from payments.models import Payment, Payout, Refund
@@ -118,7 +119,7 @@ class OpsHealthSerializer(serializers.Serializer):
 
 class DemoLoginSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
     note = serializers.CharField()
 
 

@@ -163,5 +163,5 @@ class WebhookEventSerializer(serializers.ModelSerializer):
 class WebhookAckSerializer(serializers.Serializer):
     received = serializers.BooleanField()
     event_id = serializers.CharField()
-    outcome = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=WebhookEvent.Outcome.choices)
     duplicate = serializers.BooleanField()
