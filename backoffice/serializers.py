@@ -65,6 +65,9 @@ class AuditActorSerializer(serializers.Serializer):
 
 class AuditLogSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    # JSONFields: the object's snapshot (field → value) before and after; null when none.
+    before = serializers.DictField(read_only=True, allow_null=True)
+    after = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = AuditLog

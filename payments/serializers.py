@@ -136,6 +136,9 @@ class OptionalReasonSerializer(serializers.Serializer):
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):
+    # A JSONField: the Stripe event object as received (secrets masked).
+    payload = serializers.DictField(read_only=True)
+
     class Meta:
         model = WebhookEvent
         fields = [

@@ -235,3 +235,14 @@ def test_webhook_outcome_and_demo_role_are_enums(schema):
     assert enum_of(schema, outcome) == list(WebhookEvent.Outcome.values)
     role = components(schema)["DemoLogin"]["properties"]["role"]
     assert enum_of(schema, role) == list(User.Role.values)
+
+
+def test_json_fields_have_declared_types(schema):
+    """No property generates as `unknown`: every one has a type, a $ref or a composition."""
+    for name, component in components(schema).items():
+        for field, prop in component.get("properties", {}).items():
+            assert {"type", "$ref", "allOf", "oneOf", "anyOf"} & set(prop), (name, field)
+    signals = components(schema)["ModerationEvent"]["properties"]["signals"]
+    assert signals["items"] == {"type": "string"}
+    assert components(schema)["AuditLog"]["properties"]["before"]["nullable"] is True
+    assert components(schema)["WebhookEvent"]["properties"]["payload"]["type"] == "object"
