@@ -12,10 +12,9 @@ from strathwell.api.permissions import CONFIRM_HEADER as CONFIRM_HEADER_NAME
 # What a value of `error.details` can be: a list of messages (validation errors, per field) or
 # one scalar (`retry_after_seconds`, `status`, `line_status`, `event_id`, `decline_code`...).
 DETAILS_VALUE = {
-    "oneOf": [
+    "anyOf": [  # anyOf: an integer is also a number
         {"type": "array", "items": {"type": "string"}},
         {"type": "string"},
-        {"type": "integer"},
         {"type": "number"},
         {"type": "boolean"},
     ],
