@@ -149,7 +149,7 @@ class AuthResultSerializer(TokenPairSerializer):
 
 class SubscriptionStartSerializer(serializers.Serializer):
     plan = serializers.ChoiceField(choices=Subscription.Plan.choices)
-    payment_method = serializers.CharField(
+    payment_method = StrictCharField(
         required=False,
         max_length=255,
         help_text="A Stripe PaymentMethod id made with Stripe.js (`pm_…`). Required when "

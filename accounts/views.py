@@ -211,7 +211,14 @@ class AdminBootstrapView(AuthView):
     ADMIN_BOOTSTRAP_ALLOW_MORE=true: a leaked token cannot mint more admins."""
 
     @extend_schema(
-        request=s.AdminBootstrapSerializer, responses={201: s.UserSerializer}, tags=["auth"]
+        request=s.AdminBootstrapSerializer,
+        responses={
+            201: s.UserSerializer,
+            404: OpenApiResponse(
+                description="`not_found`: no ADMIN_BOOTSTRAP_TOKEN, or an admin already exists."
+            ),
+        },
+        tags=["auth"],
     )
     def post(self, request):
         expected = settings.ADMIN_BOOTSTRAP_TOKEN

@@ -11,12 +11,13 @@ from rest_framework.response import Response
 
 from notifications import serializers as s
 from notifications.models import Notification
+from strathwell.api.filters import StrictBooleanFilter
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(
+    unread = StrictBooleanFilter(
         field_name="read_at",
         lookup_expr="isnull",
         help_text="true: only unread notifications; false: only read ones.",

@@ -85,7 +85,7 @@ class RefundRequestSerializer(serializers.Serializer):
     """`POST /admin/payments/{id}/refund`: the amount (default: everything refundable)."""
 
     amount_cents = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PRICE_CENTS)
-    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+    reason = StrictCharField(max_length=2000, trim_whitespace=True)
 
     def validate_amount_cents(self, value):
         if isinstance(self.initial_data.get("amount_cents"), (bool, float, str)):
