@@ -1,5 +1,6 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Subscription, User
@@ -10,8 +11,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     """An organizer's subscription. `has_access`: whether the organizer gates are open now
     (`Subscription.access()`: active until `cancel_at`, past_due within the grace period)."""
 
+    # Declared (not left to the read-only model fields) so the schema has the enums and the
+    # nullability a typed client needs: the dates are null until the event happens.
+    status = serializers.ChoiceField(choices=Subscription.Status.choices, read_only=True)
     plan = serializers.SerializerMethodField()
     provider = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    canceled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    current_period_end = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancel_at = serializers.DateTimeField(read_only=True, allow_null=True)
     has_access = serializers.SerializerMethodField()
 
     class Meta:
@@ -28,9 +36,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Subscription.Plan.choices, allow_null=True)
+    )
     def get_plan(self, sub) -> str | None:
         return sub.plan or None
 
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Subscription.Provider.choices, allow_null=True)
+    )
     def get_provider(self, sub) -> str | None:
         return sub.provider or None
 

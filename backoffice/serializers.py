@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import User
 from bookings.models import Booking
 from disputes.models import Dispute
 from payments.models import Payment, Payout, Refund
@@ -64,6 +65,9 @@ class AuditActorSerializer(serializers.Serializer):
 
 class AuditLogSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    # JSONFields: the object's snapshot (field → value) before and after; null when none.
+    before = serializers.DictField(read_only=True, allow_null=True)
+    after = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = AuditLog
@@ -118,7 +122,7 @@ class OpsHealthSerializer(serializers.Serializer):
 
 class DemoLoginSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
     note = serializers.CharField()
 
 

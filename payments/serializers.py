@@ -136,6 +136,9 @@ class OptionalReasonSerializer(serializers.Serializer):
 
 
 class WebhookEventSerializer(serializers.ModelSerializer):
+    # A JSONField: the Stripe event object as received (secrets masked).
+    payload = serializers.DictField(read_only=True)
+
     class Meta:
         model = WebhookEvent
         fields = [
@@ -163,5 +166,5 @@ class WebhookEventSerializer(serializers.ModelSerializer):
 class WebhookAckSerializer(serializers.Serializer):
     received = serializers.BooleanField()
     event_id = serializers.CharField()
-    outcome = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=WebhookEvent.Outcome.choices)
     duplicate = serializers.BooleanField()

@@ -23,6 +23,9 @@ class ModerationEventCreateSerializer(serializers.Serializer):
 class ModerationEventSerializer(serializers.ModelSerializer):
     """A screening result: the masked excerpt only, never the raw text."""
 
+    # A JSONField: declared so the schema says what it holds (sorted, unique signal names).
+    signals = serializers.ListField(child=serializers.CharField(), read_only=True)
+
     class Meta:
         model = ModerationEvent
         fields = ["id", "action", "signals", "excerpt", "context_type", "context_id", "created_at"]

@@ -109,6 +109,8 @@ class VendorSerializer(serializers.ModelSerializer):
 
     venue_profile = serializers.SerializerMethodField()
     service_profile = serializers.SerializerMethodField()
+    # A JSONField: declared so the schema says what it holds (upload keys).
+    photo_keys = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Vendor

@@ -2,6 +2,7 @@
 `{"error": {"code": "<snake_case>", "message": "<sentence>", "details": {...}}}`.
 """
 
+import enum
 import logging
 
 from django.conf import settings
@@ -21,6 +22,60 @@ from rest_framework.response import Response
 from strathwell.exceptions import DomainError
 
 logger = logging.getLogger("strathwell.api")
+
+
+class ErrorCode(enum.StrEnum):
+    """Every `error.code` the API can answer: the contract's stable vocabulary, in one place.
+    The schema's `Error.code` is this enum (`strathwell.api.schema`), and a test checks that
+    every code the handler, the domain exceptions and gunicorn can emit is a member."""
+
+    # 400
+    VALIDATION_ERROR = "validation_error"
+    INVALID_PAYLOAD = "invalid_payload"
+    INVALID_SIGNATURE = "invalid_signature"
+    LIVEMODE_MISMATCH = "livemode_mismatch"
+    BAD_REQUEST = "bad_request"
+    INVALID_HOST = "invalid_host"
+    # 401
+    NOT_AUTHENTICATED = "not_authenticated"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    TOKEN_INVALID = "token_invalid"
+    TOKEN_REUSED = "token_reused"
+    OTP_REQUIRED = "otp_required"
+    INVALID_OTP = "invalid_otp"
+    # 402
+    PAYMENT_FAILED = "payment_failed"
+    # 403
+    PERMISSION_DENIED = "permission_denied"
+    SUBSCRIPTION_REQUIRED = "subscription_required"
+    VENDOR_NOT_APPROVED = "vendor_not_approved"
+    OTP_SETUP_REQUIRED = "otp_setup_required"
+    # 404, 405, 406, 415
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # 409
+    INVALID_TRANSITION = "invalid_transition"
+    BALANCE_DUE = "balance_due"
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    ALREADY_EXISTS = "already_exists"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    VENDOR_UNAVAILABLE = "vendor_unavailable"
+    UPLOAD_QUOTA_EXCEEDED = "upload_quota_exceeded"
+    # 413, 414, 417, 428, 429, 431
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    URI_TOO_LONG = "uri_too_long"
+    EXPECTATION_FAILED = "expectation_failed"
+    CONFIRMATION_REQUIRED = "confirmation_required"
+    THROTTLED = "throttled"
+    ACCOUNT_LOCKED = "account_locked"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    # 5xx
+    SERVER_ERROR = "server_error"
+    NOT_IMPLEMENTED = "not_implemented"
+    PAYMENT_PROVIDER_ERROR = "payment_provider_error"
+    READ_ONLY_MODE = "read_only_mode"
 
 
 class ConfirmationRequired(exceptions.APIException):
@@ -111,7 +166,9 @@ def _validation_details(detail) -> dict:
     def messages(value, path=()):
         if isinstance(value, dict):
             for key, nested in value.items():
-                yield from messages(nested, (*path, str(key)))
+                # DRF's `non_field_errors` is not a place in the body: it adds nothing.
+                place = () if key == "non_field_errors" else (str(key),)
+                yield from messages(nested, (*path, *place))
         elif isinstance(value, list):
             for index, nested in enumerate(value):
                 if isinstance(nested, dict | list):  # a list serializer's per-item errors
@@ -190,7 +247,7 @@ def envelope_exception_handler(exc, context):
         code = code.get("code") or "token_invalid"
         message = str(detail.get("detail", "")) if isinstance(detail, dict) else str(detail)
     elif isinstance(code, list):
-        code = "error"
+        code = "error"  # → server_error
         message = str(detail[0]) if detail else ""
     else:
         message = str(detail)

@@ -32,3 +32,10 @@ class StandardPagination(PageNumberPagination):
                     f"{self.max_page_size} are capped at {self.max_page_size})."
                 )
         return parameters
+
+    def get_paginated_response_schema(self, schema):
+        # Every key is always in the page (`next`/`previous` null at the ends): say so, so a
+        # typed client does not see them as optional.
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = ["count", "next", "previous", "results"]
+        return paginated

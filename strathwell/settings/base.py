@@ -366,6 +366,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "accounts.models.Subscription.Status",
         "PaymentKindEnum": "payments.models.Payment.Kind",
         "PayoutKindEnum": "payments.models.Payout.Kind",
+        "ErrorCodeEnum": "strathwell.api.schema.ERROR_CODE_CHOICES",
+        "UserRoleEnum": "accounts.models.User.Role",
     },
     # The docs' JavaScript and CSS come from drf-spectacular-sidecar (static files), not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -374,6 +376,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "strathwell.api.schema.empty_query_values_mean_absent",
+        "strathwell.api.schema.optional_fields_have_no_default",
+        "strathwell.api.schema.uuid_path_ids_are_uuids",
     ],
 }
 
