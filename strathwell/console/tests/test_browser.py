@@ -12,6 +12,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, AdminFactory
 from payments.models import LedgerEntry, Payout
 from strathwell.audit.models import AuditLog
 from strathwell.console.tests import builders
+from strathwell.testing.fixtures import CHROMIUM_WINDOW_SIZE
 
 REASON = "Venue confirmed the booking; releasing the reservation payout."
 WAIT_SECONDS = 15
@@ -133,7 +134,7 @@ def test_staff_set_up_an_authenticator_at_first_sign_in(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_staff_act_from_an_object_page_and_read_its_history(
-    chromium_driver, live_server, artifacts_dir
+    chromium_driver, live_server, artifacts_dir, request
 ):
     """On a seeded demo world at 1440 px: the landing page and a booking's page (its lines,
     payments, refunds, payouts and disputes inline) are screenshotted; a payout is held from
@@ -144,6 +145,8 @@ def test_staff_act_from_an_object_page_and_read_its_history(
 
     driver = chromium_driver
     driver.set_window_size(1440, 1800)
+    # The driver is shared by the session: give the next test the window it was made with.
+    request.addfinalizer(lambda: driver.set_window_size(*CHROMIUM_WINDOW_SIZE))
     seed_world()
     staff = AdminFactory(email="hana.history@strathwell.test", full_name="Hana History")
     payout = builders.eligible_payout()
