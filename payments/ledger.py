@@ -283,21 +283,30 @@ def platform_fee(payment, *, line, share_cents: int, fee_cents: int, memo: str =
     )
 
 
-def payout_paid(payout) -> Posting:
-    """Staff paid a payout: what the vendor is owed goes down, paid out goes up."""
-    c = payout.currency
+def _payout_posting(payout, *, entry_type, counter_account, memo: str) -> Posting:
+    """A payout leaves the vendor's payable for `counter_account`, for its whole amount."""
     return Posting(
-        entry_type=_kinds().PAYOUT,
+        entry_type=entry_type,
         payment_id=payout.payment_id,
         booking_id=payout.booking_id,
         booking_vendor_id=payout.booking_vendor_id,
         payout_id=payout.pk,
-        currency=c,
+        currency=payout.currency,
         amount_cents=payout.amount_cents,
         legs=[
-            (payable(payout.vendor_id, c), payout.amount_cents),
-            (vendor_payouts(c), -payout.amount_cents),
+            (payable(payout.vendor_id, payout.currency), payout.amount_cents),
+            (counter_account, -payout.amount_cents),
         ],
+        memo=memo,
+    )
+
+
+def payout_paid(payout) -> Posting:
+    """Staff paid a payout: what the vendor is owed goes down, paid out goes up."""
+    return _payout_posting(
+        payout,
+        entry_type=_kinds().PAYOUT,
+        counter_account=vendor_payouts(payout.currency),
         memo=f"{payout.kind} payout to vendor {payout.vendor_id}",
     )
 
@@ -305,19 +314,10 @@ def payout_paid(payout) -> Posting:
 def payout_reversed(payout) -> Posting:
     """Staff reversed a payout: the vendor is no longer owed it; the money waits in the
     booking's escrow (for a refund)."""
-    c = payout.currency
-    return Posting(
+    return _payout_posting(
+        payout,
         entry_type=_kinds().PAYOUT_REVERSAL,
-        payment_id=payout.payment_id,
-        booking_id=payout.booking_id,
-        booking_vendor_id=payout.booking_vendor_id,
-        payout_id=payout.pk,
-        currency=c,
-        amount_cents=payout.amount_cents,
-        legs=[
-            (payable(payout.vendor_id, c), payout.amount_cents),
-            (escrow(payout.booking_id, c), -payout.amount_cents),
-        ],
+        counter_account=escrow(payout.booking_id, payout.currency),
         memo=f"{payout.kind} payout of vendor {payout.vendor_id} reversed",
     )
 
