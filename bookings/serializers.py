@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from bookings.models import MAX_BOOKING_VENDORS, MAX_PRICE_CENTS, Booking, BookingVendor
 from strathwell.api.fields import StrictCharField, StrictIntegerField, StrictUUIDField
+from strathwell.api.lean import LeanSerializerMixin
 from templates_app.models import Template
 from vendors.models import Vendor
 
@@ -49,7 +50,7 @@ class LineRoleField(serializers.CharField):
     pass
 
 
-class BookingVendorSerializer(serializers.ModelSerializer):
+class BookingVendorSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     vendor_id = serializers.UUIDField(read_only=True)
     vendor_name = serializers.CharField(source="vendor.business_name", read_only=True)
     role = LineRoleField(read_only=True)
@@ -70,7 +71,7 @@ class BookingVendorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     template_id = serializers.UUIDField(read_only=True, allow_null=True)
     organizer_id = serializers.UUIDField(read_only=True)
     total_cents = serializers.IntegerField(

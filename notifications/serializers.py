@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from notifications.models import Notification
+from strathwell.api.lean import LeanSerializerMixin
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=Notification.Kind.choices, read_only=True)
     booking_id = serializers.UUIDField(read_only=True, allow_null=True)
 

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from bookings.models import MAX_PRICE_CENTS
 from payments.models import Payment, Payout, Refund, WebhookEvent
 from strathwell.api.fields import StrictCharField, StrictIntegerField
+from strathwell.api.lean import LeanSerializerMixin
 from strathwell.audit.services import mask_secrets
 
 
@@ -93,7 +94,7 @@ class RefundRequestSerializer(serializers.Serializer):
         return value
 
 
-class PayoutSerializer(serializers.ModelSerializer):
+class PayoutSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     vendor_id = serializers.UUIDField(read_only=True)
     booking_id = serializers.UUIDField(read_only=True)
     booking_vendor_id = serializers.UUIDField(read_only=True)

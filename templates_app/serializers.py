@@ -8,6 +8,7 @@ from strathwell.api.fields import (
     StrictModelSerializer,
     StrictSlugField,
 )
+from strathwell.api.lean import LeanSerializerMixin
 from templates_app.models import Template, TemplateItem
 
 MAX_COST_CENTS = 10**12
@@ -15,7 +16,7 @@ MAX_ITEMS = 200
 _CURRENCY = re.compile(r"[a-z]{3}")
 
 
-class TemplateItemSerializer(StrictModelSerializer):
+class TemplateItemSerializer(LeanSerializerMixin, StrictModelSerializer):
     estimated_cost_cents = StrictIntegerField(min_value=0, max_value=MAX_COST_CENTS)
 
     class Meta:
@@ -23,7 +24,7 @@ class TemplateItemSerializer(StrictModelSerializer):
         fields = ["name", "category", "estimated_cost_cents"]
 
 
-class TemplateSummarySerializer(serializers.ModelSerializer):
+class TemplateSummarySerializer(LeanSerializerMixin, serializers.ModelSerializer):
     """What anyone may see of a published template. Needs `with_estimated_total()`."""
 
     estimated_total_cents = serializers.IntegerField(read_only=True)

@@ -5,13 +5,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from strathwell.api.fields import StrictCharField, StrictIntegerField, StrictModelSerializer
+from strathwell.api.lean import LeanSerializerMixin
 from vendors.availability import MAX_RANGE_DAYS
 from vendors.models import MAX_DAILY_CAPACITY, ServiceProfile, Vendor, VenueProfile
 
 MAX_PRICE_CENTS = 10**12  # 10 billion in major units: anything above is a typo
 
 
-class VenueProfileSerializer(StrictModelSerializer):
+class VenueProfileSerializer(LeanSerializerMixin, StrictModelSerializer):
     capacity = StrictIntegerField(min_value=1, max_value=1_000_000)
     base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
     amenities = serializers.ListField(
@@ -23,7 +24,7 @@ class VenueProfileSerializer(StrictModelSerializer):
         fields = ["address", "capacity", "base_price_cents", "amenities"]
 
 
-class ServiceProfileSerializer(StrictModelSerializer):
+class ServiceProfileSerializer(LeanSerializerMixin, StrictModelSerializer):
     base_price_cents = StrictIntegerField(min_value=1, max_value=MAX_PRICE_CENTS)
 
     class Meta:
@@ -104,7 +105,7 @@ class VendorUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class VendorSerializer(serializers.ModelSerializer):
+class VendorSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     """The public face of an (approved) vendor, with its profile. No admin notes."""
 
     venue_profile = serializers.SerializerMethodField()
