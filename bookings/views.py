@@ -22,10 +22,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from bookings import rows
 from bookings import serializers as s
 from bookings.filters import BookingFilter
 from bookings.models import Booking, BookingVendor
 from payments import services as money
+from strathwell.api import lean
 from strathwell.api.permissions import HasActiveSubscription, IsOrganizer, staff_can
 from strathwell.exceptions import DomainPermissionDenied
 from trust.services import screen_booking_text
@@ -53,29 +55,16 @@ def lines_prefetch() -> Prefetch:
     )
 
 
-# What `BookingSerializer` and the derived totals read, and nothing else: the read paths
-# (list, detail, the booking returned by every action) load these columns only, which spares
-# the page ~200 timestamp parses and half the model fields. A column missing here would cost
-# one query per row: the query-count tests (bookings/tests/test_queries.py) would fail.
-BOOKING_READ_COLUMNS = (
-    "id", "organizer_id", "template_id", "title", "event_date", "guest_count", "notes",
-    "status", "currency", "amount_paid_cents", "amount_refunded_cents", "created_at",
-    "updated_at",
-)  # fmt: skip
-LINE_READ_COLUMNS = (
-    "id", "booking_id", "vendor_id", "role", "status", "proposed_price_cents",
-    "counter_price_cents", "agreed_price_cents", "note", "vendor__id", "vendor__business_name",
-)  # fmt: skip
-
-
 def read_queryset():
-    """Bookings as the API shows them: the read columns, the lines in one prefetch."""
+    """Bookings as the API shows one (detail, the answer of every action): only the columns
+    the representation reads (`bookings.rows`), the lines and vendor names in one prefetch. A
+    column missing there would cost a query per row: bookings/tests/test_queries.py pins them."""
     lines = (
         BookingVendor.objects.select_related("vendor")
-        .only(*LINE_READ_COLUMNS)
+        .only(*rows.LINE_COLUMNS, "vendor__id", "vendor__business_name")
         .order_by("position", "created_at")
     )
-    return Booking.objects.only(*BOOKING_READ_COLUMNS).prefetch_related(
+    return Booking.objects.only(*rows.BOOKING_COLUMNS).prefetch_related(
         Prefetch("vendors", queryset=lines)
     )
 
@@ -114,6 +103,16 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if not (user.is_authenticated and user.is_vendor):
             return None
         return Vendor.objects.filter(user=user).first()
+
+    def list(self, request, *args, **kwargs):
+        """The page from `values()` rows (`bookings.rows`), not model instances: same JSON.
+        `lean.switch.stock` (tests only) takes DRF's path, the reference it is compared with."""
+        if lean.switch.stock:
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.scoped(Booking.objects.all()))
+        page = self.paginate_queryset(queryset.values(*rows.BOOKING_COLUMNS))
+        serializer = self.get_serializer(rows.booking_rows(page), many=True)
+        return self.get_paginated_response(serializer.data)
 
     def get_queryset(self):
         if self.action in ("list", "retrieve"):

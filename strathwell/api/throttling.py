@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from strathwell.api.client_ip import client_ip
@@ -48,20 +50,41 @@ class SharedRateThrottle(ClientIPMixin, SimpleRateThrottle):
         window = int(now // self.duration)
         elapsed = now - window * self.duration
         current_key = f"{self.key}:{window}"
-        # Kept for two windows: the next window reads this one as its "previous".
-        self.cache.add(current_key, 0, timeout=2 * self.duration + 1)
-        try:
-            current = self.cache.incr(current_key)
-        except ValueError:  # expired between add and incr: start the window again
-            self.cache.add(current_key, 1, timeout=2 * self.duration + 1)
-            current = 1
-        previous = self.cache.get(f"{self.key}:{window - 1}", 0) or 0
+        current, previous = self._count(current_key, f"{self.key}:{window - 1}")
         weight = 1 - elapsed / self.duration
         if previous * weight + current <= self.num_requests:
             return True
         self.cache.decr(current_key)
         self._wait = self._seconds_until_allowed(previous, current - 1, elapsed)
         return False
+
+    def _count(self, current_key: str, previous_key: str) -> tuple[int, int]:
+        """(this window's count after this request's increment, the previous window's).
+
+        The counter is kept for two windows: the next window reads it as its "previous".
+        On Redis it is one round trip: `SET NX EX`, `INCR`, `GET` in one MULTI/EXEC (the key
+        cannot expire between its creation and the increment). Django's cache API would take
+        four (`add`; `incr` is `EXISTS` + `INCR`; `get`), each with a new client object.
+        The values are plain integers, which Django's Redis cache reads back as such."""
+        ttl = 2 * self.duration + 1
+        # `django.core.cache.cache` is a proxy: the backend behind it decides the path.
+        cache = caches[DEFAULT_CACHE_ALIAS] if self.cache is default_cache else self.cache
+        if isinstance(cache, RedisCache):
+            key = cache.make_and_validate_key(current_key)
+            client = cache._cache.get_client(key, write=True)
+            with client.pipeline(transaction=True) as pipe:
+                pipe.set(key, 0, ex=ttl, nx=True)
+                pipe.incr(key)
+                pipe.get(cache.make_and_validate_key(previous_key))
+                _, current, previous = pipe.execute()
+            return current, int(previous or 0)
+        self.cache.add(current_key, 0, timeout=ttl)
+        try:
+            current = self.cache.incr(current_key)
+        except ValueError:  # expired between add and incr: start the window again
+            self.cache.add(current_key, 1, timeout=ttl)
+            current = 1
+        return current, self.cache.get(previous_key, 0) or 0
 
     def _seconds_until_allowed(self, previous: int, current: int, elapsed: float) -> float:
         """When the estimate drops enough for one more request (within this window, or at the

@@ -76,3 +76,82 @@ def test_without_redis_each_process_counts_alone(redis_namespace):
         for server in alone:
             server.stop()
     assert statuses[401] == 2 * LIMIT, statuses
+
+
+def test_one_round_trip_counter_lets_exactly_the_limit_through_threads(redis_namespace):
+    """The Redis path of `SharedRateThrottle._count` (SET NX EX + INCR + GET in one
+    MULTI/EXEC), hit by 40 threads at once: exactly LIMIT pass, the counter expires, and
+    Django's cache reads the counter back as the same integer."""
+    import threading
+    from types import SimpleNamespace
+
+    from django.core.cache.backends.redis import RedisCache
+
+    from strathwell.api.throttling import AuthRateThrottle
+
+    cache = RedisCache(redis_namespace.url, {"KEY_PREFIX": redis_namespace.name})
+
+    class Throttle(AuthRateThrottle):
+        def get_rate(self):
+            return f"{LIMIT}/hour"
+
+    Throttle.cache = cache
+    request = SimpleNamespace(META={"REMOTE_ADDR": "203.0.113.9"}, user=None)
+    barrier, allowed = threading.Barrier(40), []
+
+    def attempt():
+        barrier.wait()
+        allowed.append(Throttle().allow_request(request, None))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == LIMIT and len(allowed) == 40
+    throttle = Throttle()
+    window = int(throttle.timer() // throttle.duration)
+    key = f"{throttle.get_cache_key(request, None)}:{window}"
+    assert cache.get(key) == LIMIT  # refused requests took their increment back
+    with redis_namespace.client() as client:
+        ttl = client.ttl(cache.make_and_validate_key(key))
+    assert 0 < ttl <= 2 * 3600 + 1
+
+
+def test_the_default_cache_proxy_takes_the_redis_path(redis_namespace, settings):
+    """With CACHES on Redis (as in every deployment) the throttles' default cache, Django's
+    `cache` proxy, resolves to the one-round-trip path: one MULTI/EXEC per decision in Redis'
+    command statistics, and the limit still holds."""
+    from types import SimpleNamespace
+
+    from django.core.cache import caches
+
+    from strathwell.api import throttling
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_namespace.url,
+            "KEY_PREFIX": redis_namespace.name,
+        }
+    }
+    settings.THROTTLE_USER_RATE = "5/min"
+    calls = []
+    original = throttling.SharedRateThrottle._count
+
+    def spy(self, current_key, previous_key):
+        calls.append(isinstance(caches["default"], throttling.RedisCache))
+        return original(self, current_key, previous_key)
+
+    request = SimpleNamespace(META={"REMOTE_ADDR": "203.0.113.10"}, user=None)
+    with redis_namespace.client() as client:
+        before = int(client.info("commandstats").get("cmdstat_multi", {}).get("calls", 0))
+        throttling.SharedRateThrottle._count = spy
+        try:
+            results = [throttling.UserRateThrottle().allow_request(request, None) for _ in range(7)]
+        finally:
+            throttling.SharedRateThrottle._count = original
+        after = int(client.info("commandstats").get("cmdstat_multi", {}).get("calls", 0))
+    assert results == [True] * 5 + [False] * 2
+    assert calls == [True] * 7
+    assert after - before >= 7  # one MULTI/EXEC per decision
