@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/strathwell)
 PYTEST_ARGS ?=
 
-.PHONY: install lock audit run worker beat periodic test fuzz image lint format migrate check-migrations schema bench bench-inprocess clean
+.PHONY: install lock audit run worker beat periodic test fuzz image lint format migrate check-migrations schema bench bench-inprocess profile clean
 
 $(VENV)/bin/python:
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -95,6 +95,12 @@ bench: install
 	@PYTHON=$(PY) scripts/ensure_redis.sh
 	$(PIP) install --quiet -r benchmarks/requirements.txt
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/load.py
+
+# Where one path's time goes (pyinstrument, in process, on the data set `make bench` seeded):
+# `make profile P=/api/v1/bookings` (as the benchmark's organizer; ANON=1 without a login).
+P ?= /api/v1/bookings
+profile: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/profile.py $(P)
 
 # The older in-process micro-benchmarks (Django's test client; trust screening).
 bench-inprocess: install

@@ -1,4 +1,5 @@
 import django_filters
+from django.core.cache import cache
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -7,8 +8,8 @@ from rest_framework.response import Response
 
 from strathwell.api.filters import StrictBooleanFilter
 from strathwell.api.permissions import HasActiveSubscription, IsAdmin, IsOrganizer, staff_can
+from templates_app import catalogue, services
 from templates_app import serializers as s
-from templates_app import services
 from templates_app.models import Template, TemplateItem
 
 
@@ -60,6 +61,16 @@ class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action == "list":
             return s.TemplateSummarySerializer
         return s.TemplateDetailSerializer
+
+    def list(self, request, *args, **kwargs):
+        """The same page for every caller: served from the shared cache (`catalogue`)."""
+        key = catalogue.page_key(request)
+        data = cache.get(key)
+        if data is None:
+            response = super().list(request, *args, **kwargs)
+            cache.set(key, response.data, timeout=catalogue.PAGE_SECONDS)
+            return response
+        return Response(data)
 
     def get_queryset(self):
         queryset = Template.objects.with_estimated_total()

@@ -10,7 +10,8 @@ with 4 lines each that is ~1,300 field visits and most of the request's Python t
 per class, a plan: for each readable field how to read it from the instance and how to turn the
 value into JSON. Reading a row is then one dict comprehension over that plan:
 
-- a concrete model field or a plain `property` of the model → `getattr`, then a converter
+- a concrete model field or a plain `property` of the model, or an annotation found in the
+  instance's `__dict__` → `getattr` (or the dict), then a converter
   chosen from the field class (identity for ints, strings and booleans of the right type, `str`
   for UUIDs, ISO 8601 for dates and date-times exactly as DRF writes them);
 - a `SerializerMethodField` → the serializer's method;
@@ -41,7 +42,8 @@ from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
 # How a value is read from the instance, per plan entry.
-_ATTR, _PATH, _METHOD, _NESTED, _NESTED_MANY, _FIELD = range(6)
+_ATTR, _PATH, _METHOD, _NESTED, _NESTED_MANY, _FIELD, _INSTANCE = range(7)
+_MISSING = object()
 
 
 class _Switch:
@@ -223,6 +225,9 @@ class LeanSerializerMixin:
                 plan.append((name, _ATTR, column, _same))
             elif _model_reads(model, field.source):
                 plan.append((name, _ATTR, field.source, _converter(field)))
+            elif not hasattr(model, field.source):
+                # Not on the class: an annotation (`with_estimated_total()`), set per instance.
+                plan.append((name, _INSTANCE, field.source, _converter(field)))
             else:
                 plan.append((name, _FIELD, None, None))
         return plan
@@ -253,6 +258,12 @@ class LeanSerializerMixin:
                         break
                 if value is None and attr != source[-1]:
                     ret.update(self._drf_field(name, instance))  # DRF omits or nulls it
+                else:
+                    ret[name] = None if value is None else extra(value)
+            elif how == _INSTANCE:
+                value = instance.__dict__.get(source, _MISSING)
+                if value is _MISSING or callable(value):
+                    ret.update(self._drf_field(name, instance))
                 else:
                     ret[name] = None if value is None else extra(value)
             elif how == _METHOD:
