@@ -218,7 +218,13 @@ def main() -> None:
             ratios = [
                 r["rps"] / h["rps"] for r, h in zip(results[key], results["health"], strict=True)
             ]
-            print(f"{label:<34} ×/health {statistics.median(ratios):.2f}")
+            runs = results[key]
+            print(
+                f"{label:<34} {statistics.median(r['rps'] for r in runs):7.1f} req/s  "
+                f"×/health {statistics.median(ratios):.2f}  "
+                f"p99 {statistics.median(r['p99_us'] for r in runs) / 1000:7.1f} ms  "
+                f"errors {sum(r['errors'] for r in runs)}"
+            )
         return
     inproc = json.loads(run_py(env, "benchmarks/seed_load.py", "inprocess"))
     report(results, inproc, gunicorn_conf)

@@ -11,10 +11,10 @@ from vendors.tests.factories import ServiceVendorFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
 
-# auth user, page count, bookings page, lines with their vendors
-ORGANIZER_LIST_QUERIES = 4
+# auth user, the bookings page with its count (a window), lines with their vendors
+ORGANIZER_LIST_QUERIES = 3
 # the same + the caller's vendor row
-VENDOR_LIST_QUERIES = 5
+VENDOR_LIST_QUERIES = 4
 
 
 @pytest.fixture

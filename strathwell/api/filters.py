@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 
 
 class UTCIsoDateTimeField(IsoDateTimeField):
@@ -44,3 +45,18 @@ class StrictBooleanField(forms.Field):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the query string holds nothing but pagination:
+    a filter form without data filters nothing (every filter skips an empty value), and
+    building it (a form class, deep copies of its fields, validation) was ~10 % of a short
+    list request. Any other parameter, even one no filter knows, takes django-filter's path
+    as before."""
+
+    PAGINATION_PARAMS = frozenset({"page", "page_size"})
+
+    def filter_queryset(self, request, queryset, view):
+        if request.query_params.keys() <= self.PAGINATION_PARAMS:
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -1,5 +1,63 @@
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, QuerySet, Window
+from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+_TOTAL = "_strathwell_page_total"
+
+
+class WindowCountPaginator(Paginator):
+    """Django's paginator with the total counted by the page query itself
+    (`COUNT(*) OVER ()`): one query a page instead of `SELECT COUNT(*)` + the page, the same
+    count, pages and errors. A page past the end has no rows, hence no total: page 1 then
+    means "no results" (count 0), any later page is `EmptyPage`, as Django decides it.
+    Anything the window cannot count the same way (DISTINCT, UNION, `values_list()`,
+    orphans, a plain list) goes through Django's own path."""
+
+    def page(self, number):
+        queryset = self.object_list
+        if (
+            self.orphans
+            or not isinstance(queryset, QuerySet)
+            or queryset.query.distinct
+            or queryset.query.combinator
+            or queryset._iterable_class not in (ModelIterable, ValuesIterable)
+            or "count" in self.__dict__  # already counted: nothing to save
+        ):
+            return super().page(number)
+        number = self._validate_shape(number)
+        bottom = (number - 1) * self.per_page
+        annotated = queryset.annotate(**{_TOTAL: Window(Count("*"))})
+        rows = list(annotated[bottom : bottom + self.per_page])
+        if rows:
+            first = rows[0]
+            total = first[_TOTAL] if isinstance(first, dict) else getattr(first, _TOTAL)
+            for row in rows:
+                if isinstance(row, dict):
+                    del row[_TOTAL]
+                else:
+                    delattr(row, _TOTAL)
+        elif number == 1:
+            total = 0
+        else:
+            raise EmptyPage(self.error_messages["no_results"])
+        self.__dict__["count"] = total  # the cached_property, filled from the window
+        if number > self.num_pages:  # (cannot happen with rows; kept as Django's guard)
+            raise EmptyPage(self.error_messages["no_results"])
+        return self._get_page(rows, number, self)
+
+    def _validate_shape(self, number) -> int:
+        """Django's `validate_number` up to the part that needs the count."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
 
 
 class StandardPagination(PageNumberPagination):
@@ -10,6 +68,7 @@ class StandardPagination(PageNumberPagination):
     capped at 100. A `page`
     that does not exist answers 404 (DRF's "Invalid page.")."""
 
+    django_paginator_class = WindowCountPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100

@@ -340,7 +340,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["strathwell.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["strathwell.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "strathwell.api.pagination.StandardPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["strathwell.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "strathwell.api.schema.EnvelopeAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["strathwell.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
