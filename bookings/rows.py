@@ -9,6 +9,8 @@ money arithmetic stays in one place. `BookingSerializer` (lean) reads them by at
 model instances; the JSON is the same byte for byte (strathwell/tests/test_lean_json.py).
 """
 
+from functools import cached_property
+
 from bookings.models import Booking, BookingVendor
 
 # What `BookingSerializer` and the derived totals read, and nothing else.
@@ -47,7 +49,9 @@ class LineRow:
 
 class BookingRow:
     Status = Booking.Status
-    total_cents = Booking.total_cents
+    # Read three times a row (itself, the deposit, the balance): computed once, as a row
+    # does not change.
+    total_cents = cached_property(Booking.total_cents.fget)
     deposit_cents = Booking.deposit_cents
     received_cents = Booking.received_cents
     balance_cents = Booking.balance_cents

@@ -126,6 +126,8 @@ class BookingSerializer(LeanSerializerMixin, serializers.ModelSerializer):
     @extend_schema_field(BookingVendorSerializer(allow_null=True))
     def get_my_line(self, booking):
         vendor_id = self.context.get("caller_vendor_id")
+        if vendor_id is None:  # organizers and staff have no line
+            return None
         line = next((ln for ln in booking.vendors.all() if ln.vendor_id == vendor_id), None)
         return BookingVendorSerializer(line).data if line is not None else None
 
