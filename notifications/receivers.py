@@ -309,6 +309,8 @@ def payment_succeeded(event: Event) -> list[Draft]:
     same function `record_payment_success` uses)."""
     payment: Payment = event.target
     booking = _booking_of_payment(payment)
+    # The title is screened once for all the drafts (screening is a pure function of it).
+    title, on_day = _title(booking), day(booking.event_date)
     if payment.kind != Payment.Kind.DEPOSIT:
         # A balance payment: the organizer gets the receipt; the vendors' shares of it become
         # completion payouts, told when they become eligible.
@@ -316,19 +318,19 @@ def payment_succeeded(event: Event) -> list[Draft]:
             event,
             booking,
             Kind.PAYMENT_RECEIVED,
-            f"Payment received: {_title(booking)}",
+            f"Payment received: {title}",
             f"We received your balance payment of "
-            f"{money(payment.amount_cents, payment.currency)} for {_title(booking)} on "
-            f"{day(booking.event_date)}.",
+            f"{money(payment.amount_cents, payment.currency)} for {title} on "
+            f"{on_day}.",
         )
     lines = _locked_lines(booking)
     drafts = _to_organizer(
         event,
         booking,
         Kind.PAYMENT_RECEIVED,
-        f"Payment received: {_title(booking)}",
+        f"Payment received: {title}",
         f"We received your payment of {money(payment.amount_cents, payment.currency)} for "
-        f"{_title(booking)} on {day(booking.event_date)}. The booking is confirmed.",
+        f"{title} on {on_day}. The booking is confirmed.",
     )
     if not lines or not all(line.agreed_price_cents for line in lines):
         return drafts
@@ -343,9 +345,9 @@ def payment_succeeded(event: Event) -> list[Draft]:
             Draft(
                 line.vendor.user_id,
                 Kind.BOOKING_PAID,
-                f"Booking paid: {_title(booking)}",
-                f"The organizer paid the deposit for {_title(booking)} on "
-                f"{day(booking.event_date)}. Your share is "
+                f"Booking paid: {title}",
+                f"The organizer paid the deposit for {title} on "
+                f"{on_day}. Your share is "
                 f"{money(share.share_cents, payment.currency)}; after the platform fee of "
                 f"{money(share.fee_cents, payment.currency)} you will be paid "
                 f"{money(share.net_cents, payment.currency)}: "

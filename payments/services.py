@@ -79,7 +79,8 @@ def record_payment_success(
     with transaction.atomic(savepoint=savepoint):
         booking = locks.lock_booking(payment.booking_id)
         lines = locks.lock_lines(booking.pk)
-        units = locks.lock_booking_units(booking.pk)  # booked by `mark_paid` below
+        # Booked by `mark_paid` below; `lines` are all of the booking's lines, locked above.
+        units = locks.lock_booking_units(booking.pk, line_ids=[line.pk for line in lines])
         # The booking's payments, this one included, in one lock: is it already paid by
         # another payment of this kind, and which pending ones must be voided?
         payments = locks.lock_payments(booking.pk, statuses=Payment.Status.values)

@@ -23,13 +23,19 @@ def lock_vendor(pk) -> Vendor:
     return Vendor.objects.select_for_update().get(pk=pk)
 
 
-def lock_booking_units(booking_id) -> list[VendorDateUnit]:
-    """Step 3b: the capacity units held or booked by a (locked) booking's lines."""
-    return list(
-        VendorDateUnit.objects.select_for_update(of=("self",))
-        .filter(booking_vendor__booking_id=booking_id)
-        .order_by("id")
-    )
+def lock_booking_units(booking_id, *, line_ids=None) -> list[VendorDateUnit]:
+    """Step 3b: the capacity units held or booked by a (locked) booking's lines. `line_ids`:
+    the ids of ALL the booking's lines, already locked by the caller (the same units, read
+    through the unique `booking_vendor_id` index without joining the lines again)."""
+    if line_ids is not None:
+        units = VendorDateUnit.objects.select_for_update().filter(
+            booking_vendor_id__in=list(line_ids)
+        )
+    else:
+        units = VendorDateUnit.objects.select_for_update(of=("self",)).filter(
+            booking_vendor__booking_id=booking_id
+        )
+    return list(units.order_by("id"))
 
 
 def lock_line_unit(line_id) -> VendorDateUnit | None:
