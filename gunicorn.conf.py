@@ -16,21 +16,25 @@ def _int(name: str, default: int) -> int:
 
 bind = f"0.0.0.0:{_int('PORT', 8000)}"
 # Chosen by measurement (`make bench`, 2 CPUs, PostgreSQL and Redis on the same machine; wrk 2
-# threads × 16 connections): gthread 3 workers × 4 threads served 2.0× the /health, 2.5× the
-# /templates, 1.6× the /bookings and 2.5× the webhook-ingest requests/s of sync 3 × 1, and
-# 3 × 4 beat 2 × 4 on every path but /bookings (within noise). Requests spend much of their
-# time waiting on PostgreSQL and Redis, which threads overlap. See benchmarks/RESULTS.md.
-workers = _int("WEB_CONCURRENCY", 3)
-threads = _int("GUNICORN_THREADS", 4)
+# threads × 16 connections; benchmarks/RESULTS.md). Requests spend part of their time waiting
+# on PostgreSQL and Redis, which threads overlap; the rest is Python, which only processes run
+# in parallel. With workers recycled rarely (below), req/s of /health, /templates, /bookings,
+# webhook ingest: gthread 4 × 2 = 1632, 1011, 202, 526; 3 × 4 = 1299, 762, 182, 469;
+# 2 × 4 = 1479, 691, 151, 410. (sync 3 × 1 served half of 3 × 4 in an earlier round.)
+workers = _int("WEB_CONCURRENCY", 4)
+threads = _int("GUNICORN_THREADS", 2)
 # A worker silent for this long is killed and replaced. It is well above the Stripe call
 # budget (STRIPE_CALL_BUDGET_SECONDS, 9 s), so a slow Stripe answers 502 before it fires.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # Recycle each worker after about this many requests (a slow leak cannot grow for ever); the
-# jitter keeps the workers from all restarting at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# jitter keeps the workers from all restarting at once. Measured: at 1000 ± 100 a busy worker
+# restarted every second or two (a Django start-up each time) and every path served half the
+# requests of 20000 ± 2000 (3 × 4: /health 646 vs 1299 req/s, p99 1.4 s vs 0.28 s). At 1,600
+# req/s this still recycles each worker every minute or so.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 # Request line and headers: gunicorn's defaults, answered 414/431 in the error envelope below.
 limit_request_line = 8190
 limit_request_fields = 100
