@@ -182,21 +182,18 @@ class LeanSerializerMixin:
     """Mix into a read-only `ModelSerializer` (before it in the bases): same output, compiled
     per class. See the module docstring."""
 
-    _lean_plans: dict = {}
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "get_fields" in cls.__dict__:
             raise TypeError(f"{cls.__name__} builds its fields per instance: not lean-able")
-        cls._lean_plans = {}
+        cls._compiled_plan = None  # each class its own (a subclass has more fields)
 
     # Compiled once per class from a prototype instance's bound fields.
     @classmethod
     def _lean_plan(cls) -> list[tuple]:
-        plan = cls._lean_plans.get(cls)
-        if plan is None:
-            plan = cls._lean_plans[cls] = cls._compile_lean_plan()
-        return plan
+        if cls._compiled_plan is None:
+            cls._compiled_plan = cls._compile_lean_plan()
+        return cls._compiled_plan
 
     @classmethod
     def _compile_lean_plan(cls) -> list[tuple]:
@@ -248,17 +245,21 @@ class LeanSerializerMixin:
         ret = {}
         for name, how, source, extra in self._lean_plan():
             if how == _ATTR:
-                value = getattr(instance, source)
+                try:
+                    value = getattr(instance, source)
+                except (ObjectDoesNotExist, AttributeError, KeyError):
+                    ret.update(self._drf_field(name, instance))  # DRF's None, default or skip
+                    continue
                 ret[name] = None if value is None else extra(value)
             elif how == _PATH:
                 value = instance
-                for attr in source:
+                for attr in source[:-1]:
                     value = getattr(value, attr)
-                    if value is None:
+                    if value is None:  # a null link: DRF omits the field or writes null
+                        ret.update(self._drf_field(name, instance))
                         break
-                if value is None and attr != source[-1]:
-                    ret.update(self._drf_field(name, instance))  # DRF omits or nulls it
                 else:
+                    value = getattr(value, source[-1])
                     ret[name] = None if value is None else extra(value)
             elif how == _INSTANCE:
                 value = instance.__dict__.get(source, _MISSING)
