@@ -5,6 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 _TOTAL = "_strathwell_page_total"
+_MAX_OFFSET = 2**63 - 1  # OFFSET/LIMIT are 64-bit in PostgreSQL and SQLite
 
 
 class WindowCountPaginator(Paginator):
@@ -28,6 +29,8 @@ class WindowCountPaginator(Paginator):
             return super().page(number)
         number = self._validate_shape(number)
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > _MAX_OFFSET:  # no database takes it: Django's 404 path
+            return super().page(number)
         annotated = queryset.annotate(**{_TOTAL: Window(Count("*"))})
         rows = list(annotated[bottom : bottom + self.per_page])
         if rows:

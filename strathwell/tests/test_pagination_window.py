@@ -25,6 +25,7 @@ QUERIES = [
     "?page=-1",
     "?page=abc",
     "?page=1.0",
+    "?page=4991940670400371884032",  # beyond any OFFSET the database takes
     "?status=completed",  # no results: page 1 is an empty page
     "?status=completed&page=2",
     "?status=draft&page=1&page_size=1",
