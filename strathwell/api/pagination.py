@@ -46,8 +46,6 @@ class WindowCountPaginator(Paginator):
         else:
             raise EmptyPage(self.error_messages["no_results"])
         self.__dict__["count"] = total  # the cached_property, filled from the window
-        if number > self.num_pages:  # (cannot happen with rows; kept as Django's guard)
-            raise EmptyPage(self.error_messages["no_results"])
         return self._get_page(rows, number, self)
 
     def _validate_shape(self, number) -> int:
